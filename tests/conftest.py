@@ -1,0 +1,66 @@
+"""Shared fixtures: an isolated TUTOR_HOME per test, and one real LocalStack per session.
+
+Set TUTOR_TEST_ENDPOINT to run the suite against a LocalStack you already started;
+otherwise the session starts an embedded one (host mode) on a free port and stops it at
+the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tutor.cloud.endpoint import Endpoint
+
+# Real-looking credentials in the environment: the factory must never use them.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+os.environ.setdefault("AWS_PROFILE", "production-do-not-touch")
+# No stray LocalStack from the developer's shell decides where tests go.
+for _name in ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST"):
+    os.environ.pop(_name, None)
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="tutor-test-home-"))
+os.environ["TUTOR_HOME"] = str(_SESSION_HOME)
+
+
+@pytest.fixture(autouse=True)
+def tutor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own data directory; nothing touches the user's home."""
+    home = tmp_path / "tutor-home"
+    monkeypatch.setenv("TUTOR_HOME", str(home))
+    monkeypatch.delenv("TUTOR_WORKSPACE", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def localstack() -> Iterator[Endpoint]:
+    """The real LocalStack for this test session (embedded unless TUTOR_TEST_ENDPOINT)."""
+    from tutor.cloud import endpoint as ep
+
+    given = os.environ.get("TUTOR_TEST_ENDPOINT", "").strip()
+    if given:
+        found = ep.Endpoint(given, "TUTOR_TEST_ENDPOINT")
+        ep.set_active(found)
+        yield found
+        return
+    from tutor.cloud.embedded import EmbeddedLocalStack
+
+    embedded = EmbeddedLocalStack(data=_SESSION_HOME / "localstack")
+    found = embedded.start()
+    ep.set_active(found)
+    os.environ["TUTOR_TEST_LOCALSTACK_URL"] = found.url
+    try:
+        yield found
+    finally:
+        ep.set_active(None)
+        embedded.stop()
+        shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+

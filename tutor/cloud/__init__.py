@@ -1,0 +1,1 @@
+"""Everything that talks to the emulator: endpoint choice, safety guard, clients, LocalStack."""

@@ -1,0 +1,90 @@
+"""The one factory for boto3 clients. Nothing else in the project builds one.
+
+Every client it makes:
+- uses the dummy credentials `test`/`test` and never runs the credential chain, so the
+  user's real keys, profiles, `credential_process` and SSO cache are never read;
+- reads no AWS config or credentials file (both point at the null device);
+- talks only to the active endpoint, which the guard checks when the client is built and
+  again before each request is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from tutor.cloud import guard
+from tutor.cloud.endpoint import Endpoint, active
+
+if TYPE_CHECKING:
+    import botocore.session
+
+DUMMY_KEY = "test"
+DUMMY_SECRET = "test"
+
+_lock = threading.Lock()
+_session: botocore.session.Session | None = None
+_cache: dict[tuple[str, str, str, float], Any] = {}
+
+
+def _isolated_session() -> botocore.session.Session:
+    """A botocore session cut off from the user's AWS configuration."""
+    import botocore.configprovider
+    import botocore.session
+
+    # Every botocore setting normally comes from (config-file key, environment variable,
+    # default). Dropping the first two for all of them means AWS_PROFILE, AWS_CONFIG_FILE,
+    # AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS... and ~/.aws/* are never consulted.
+    session_vars: dict[str, tuple[Any, Any, Any, Any]] = {
+        name: (None, None, default, conversion)
+        for name, (_, _, default, conversion)
+        in botocore.configprovider.BOTOCORE_DEFAUT_SESSION_VARIABLES.items()
+    }
+    session_vars["config_file"] = (None, None, os.devnull, None)
+    session_vars["credentials_file"] = (None, None, os.devnull, None)
+    session_vars["profile"] = (None, None, None, None)
+    session = botocore.session.Session(session_vars=session_vars)
+    session.set_credentials(DUMMY_KEY, DUMMY_SECRET)
+    return session
+
+
+def client(service: str, endpoint: Endpoint | None = None, *, read_timeout: float = 30.0,
+           max_attempts: int = 2) -> Any:
+    """A boto3-compatible client for `service` at the local endpoint (cached per endpoint)."""
+    import botocore.config
+
+    ep = endpoint or active()
+    guard.check(ep.url)
+    key = (service, ep.url, ep.region, read_timeout)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        global _session
+        if _session is None:
+            _session = _isolated_session()
+        config = botocore.config.Config(
+            connect_timeout=2,
+            read_timeout=read_timeout,
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+            max_pool_connections=32,
+        )
+        made = _session.create_client(
+            service,
+            region_name=ep.region,
+            endpoint_url=ep.url,
+            aws_access_key_id=DUMMY_KEY,
+            aws_secret_access_key=DUMMY_SECRET,
+            aws_session_token=None,
+            config=config,
+        )
+        made.meta.events.register("before-send", guard.before_send_hook)
+        _cache[key] = made
+        return made
+
+
+def clear_cache() -> None:
+    """Forget cached clients (after the endpoint changes)."""
+    with _lock:
+        _cache.clear()

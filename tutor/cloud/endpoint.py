@@ -1,0 +1,103 @@
+"""Which LocalStack to talk to, and why.
+
+Order (first match wins):
+1. an explicit `--endpoint` URL;
+2. the environment, with the conventions of boto3 and localstack-client:
+   `AWS_ENDPOINT_URL`, then `LOCALSTACK_HOST` (`host[:port]`, https when `USE_SSL`);
+3. the shared background LocalStack started by `tutor localstack up`;
+4. a LocalStack already answering on 127.0.0.1:4566;
+5. otherwise none: the caller starts an embedded one (`tutor.cloud.embedded`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from tutor.cloud import guard
+from tutor.cloud.health import probe
+
+DEFAULT_URL = "http://127.0.0.1:4566"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    source: str  # how it was chosen, shown by `tutor doctor`
+    region: str = DEFAULT_REGION
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess (learner code, aws CLI) to reach this LocalStack."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "LOCALSTACK_HOST": self.url.split("://", 1)[-1].rstrip("/"),
+        }
+
+
+def region() -> str:
+    return os.environ.get("TUTOR_REGION", "").strip() or DEFAULT_REGION
+
+
+def from_environment(environ: dict[str, str] | os._Environ[str] | None = None) -> Endpoint | None:
+    env = os.environ if environ is None else environ
+    url = env.get("AWS_ENDPOINT_URL", "").strip()
+    if url:
+        return Endpoint(url.rstrip("/"), "AWS_ENDPOINT_URL", region())
+    host = env.get("LOCALSTACK_HOST", "").strip()
+    if host:
+        scheme = "https" if env.get("USE_SSL", "").lower() in {"1", "true"} else "http"
+        if ":" not in host:
+            host = f"{host}:4566"
+        return Endpoint(f"{scheme}://{host}", "LOCALSTACK_HOST", region())
+    return None
+
+
+def from_service_state() -> Endpoint | None:
+    """The `tutor localstack up` service, if its state file names a live one."""
+    from tutor import locations
+
+    path = locations.service_state_file()
+    try:
+        state = json.loads(path.read_text())
+        url = str(state["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if probe(url, timeout=0.5).reachable:
+        return Endpoint(url, "tutor localstack up", region())
+    return None
+
+
+def resolve(explicit: str | None = None, *, probe_default: bool = True) -> Endpoint | None:
+    """Find an endpoint without starting anything; `None` means start an embedded one."""
+    if explicit:
+        endpoint = Endpoint(explicit.rstrip("/"), "--endpoint", region())
+    else:
+        endpoint = from_environment() or from_service_state()
+        if endpoint is None and probe_default and probe(DEFAULT_URL, timeout=0.5).reachable:
+            endpoint = Endpoint(DEFAULT_URL, "already running on 127.0.0.1:4566", region())
+    if endpoint is not None:
+        guard.check(endpoint.url)
+    return endpoint
+
+
+# The endpoint this process uses, set once by the CLI or the app after resolving it.
+_active: Endpoint | None = None
+
+
+def set_active(endpoint: Endpoint | None) -> None:
+    global _active
+    _active = endpoint
+
+
+def active() -> Endpoint:
+    """The endpoint in use: the one set by the CLI/app, else the environment, else the default."""
+    if _active is not None:
+        return _active
+    return from_environment() or from_service_state() or Endpoint(DEFAULT_URL, "default",
+                                                                   region())
