@@ -1,0 +1,85 @@
+"""`tutor localstack up|down|status` and `tutor env`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    ls = sub.add_parser("localstack", help="run a shared background LocalStack",
+                        description="A LocalStack that several tutor sessions and your own "
+                        "shell share. `tutor env` prints how to reach it.")
+    ls_sub = ls.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = ls_sub.add_parser("up", help="start it (port 4566 when free)")
+    up.add_argument("--port", type=int, help="port on 127.0.0.1 (default 4566, else free)")
+    up.set_defaults(handler=_up)
+    down = ls_sub.add_parser("down", help="stop it")
+    down.set_defaults(handler=_down)
+    status = ls_sub.add_parser("status", help="is it running, where, how healthy")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_status)
+
+    env = sub.add_parser("env", help="print export lines that point aws/boto3 at LocalStack",
+                         description="Use as: eval \"$(tutor env)\"")
+    env.add_argument("--shell", choices=["sh", "fish", "powershell"], default="sh")
+    env.set_defaults(handler=_env)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from tutor.cloud.embedded import service_up
+
+    endpoint = service_up(args.port, progress=lambda line: print(line, file=sys.stderr))
+    print(f"LocalStack is up at {endpoint.url}")
+    print('Point your shell at it with: eval "$(tutor env)"')
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from tutor.cloud.embedded import service_down
+
+    if service_down():
+        print("LocalStack stopped")
+    else:
+        print("No background LocalStack was running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from tutor.cloud.embedded import service_state
+    from tutor.cloud.health import probe
+
+    state = service_state()
+    report: dict[str, Any] = {"running": False}
+    if state:
+        health = probe(str(state["url"]))
+        report = {"running": health.reachable, "url": state["url"], "pid": state["pid"],
+                  "log": state["log"], "version": health.version,
+                  "missing_services": health.missing() if health.reachable else []}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif report["running"]:
+        missing = report["missing_services"]
+        print(f"running at {report['url']} (pid {report['pid']}, LocalStack "
+              f"{report['version']})" + (f"; not ready: {', '.join(missing)}" if missing else ""))
+    else:
+        print("not running — start it with `tutor localstack up`")
+    return 0 if report["running"] else 1
+
+
+def _env(args: argparse.Namespace) -> int:
+    from tutor.commands.connect import connect
+
+    endpoint = connect(args)
+    variables = endpoint.env()
+    for name, value in variables.items():
+        if args.shell == "fish":
+            print(f"set -gx {name} {shlex.quote(value)};")
+        elif args.shell == "powershell":
+            print(f'$Env:{name} = "{value}"')
+        else:
+            print(f"export {name}={shlex.quote(value)}")
+    return 0

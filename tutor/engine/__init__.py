@@ -1,0 +1,1 @@
+"""The headless engine: labs, checks, scenarios, quizzes, scheduling, progress. No Textual."""
