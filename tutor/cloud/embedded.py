@@ -106,7 +106,7 @@ def log_tail(path: Path, lines: int = 12) -> str:
 
 def check_runtime() -> None:
     """Refuse early, with the fix, when this Python cannot run LocalStack 4.14.0."""
-    if sys.version_info < (3, 13):
+    if sys.version_info < (3, 13):  # noqa: UP036 - run by a wrong interpreter on purpose
         raise TutorError(
             f"Python {sys.version.split()[0]} cannot run the embedded LocalStack (needs 3.13)",
             "Wrong Python",
