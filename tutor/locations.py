@@ -48,6 +48,13 @@ def service_state_file() -> Path:
     return localstack_dir() / "service.json"
 
 
+def sessions_dir() -> Path:
+    """One record per running tutor that embeds its own LocalStack (for `tutor env`)."""
+    path = localstack_dir() / "sessions"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def labs_dir() -> Path:
     override = os.environ.get("TUTOR_LABS_DIR", "").strip()
     return Path(override) if override else PROJECT_ROOT / "labs"

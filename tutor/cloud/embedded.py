@@ -47,7 +47,9 @@ def lambda_executor_name() -> str | None:
 
 
 def localstack_command() -> list[str]:
-    return [sys.executable, "-m", "localstack.runtime.main"]
+    # TUTOR_LOCALSTACK_MODULE exists for the boot-failure tests (a module that fails).
+    module = os.environ.get("TUTOR_LOCALSTACK_MODULE", "").strip() or "localstack.runtime.main"
+    return [sys.executable, "-m", module]
 
 
 def localstack_env(port: int, data: Path) -> dict[str, str]:
@@ -187,6 +189,7 @@ class EmbeddedLocalStack:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._launch: _Launch | None = None
+        self._record: Path | None = None
 
     @property
     def endpoint(self) -> Endpoint:
@@ -213,17 +216,28 @@ class EmbeddedLocalStack:
         except BaseException:
             self.stop()
             raise
+        self._record = locations.sessions_dir() / f"{os.getpid()}-{self.port}.json"
+        self._record.write_text(json.dumps({"url": self.url, "pid": os.getpid(),
+                                            "watchdog": self.pid}))
         return self.endpoint
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Close the watchdog's stdin (it then stops LocalStack's group) and wait for it."""
+    def stop(self, timeout: float = 20.0, wait: bool = True) -> None:
+        """Close the watchdog's stdin: it then stops LocalStack's whole process group.
+
+        `wait=True` waits for the watchdog to finish (tests, `tutor doctor --start`).
+        """
         launch, self._launch = self._launch, None
+        if self._record is not None:
+            self._record.unlink(missing_ok=True)
+            self._record = None
         if launch is None:
             return
         proc = launch.proc
         if proc.stdin:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
+        if not wait:
+            return
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

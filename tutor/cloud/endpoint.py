@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from tutor.cloud import guard
 from tutor.cloud.health import probe
@@ -58,23 +59,35 @@ def from_environment(environ: dict[str, str] | os._Environ[str] | None = None) -
     return None
 
 
-def from_service_state() -> Endpoint | None:
-    """The `tutor localstack up` service, if its state file names a live one."""
-    from tutor import locations
-
-    path = locations.service_state_file()
+def _recorded_url(path: Path) -> str | None:
     try:
         state = json.loads(path.read_text())
-        url = str(state["url"])
+        return str(state["url"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if probe(url, timeout=0.5).reachable:
+
+
+def from_service_state() -> Endpoint | None:
+    """A LocalStack another tutor process shares: `tutor localstack up`, else the newest
+    embedded one of a running `tutor` session (so `tutor env` in a second terminal finds
+    the LocalStack the app started)."""
+    from tutor import locations
+
+    url = _recorded_url(locations.service_state_file())
+    if url and probe(url, timeout=0.5).reachable:
         return Endpoint(url, "tutor localstack up", region())
+    sessions = sorted(locations.sessions_dir().glob("*.json"),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in sessions:
+        url = _recorded_url(path)
+        if url and probe(url, timeout=0.5).reachable:
+            return Endpoint(url, f"embedded in tutor session {path.stem}", region())
     return None
 
 
 def resolve(explicit: str | None = None, *, probe_default: bool = True) -> Endpoint | None:
     """Find an endpoint without starting anything; `None` means start an embedded one."""
+    endpoint: Endpoint | None
     if explicit:
         endpoint = Endpoint(explicit.rstrip("/"), "--endpoint", region())
     else:

@@ -1,0 +1,20 @@
+"""`tutor` with no command: the terminal app."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from tutor.engine.progress import open_store
+    from tutor.ui.app import make_app
+
+    store = open_store()  # a corrupt file is moved aside here, and the app says so
+    warning = store.warning
+    store.close()
+    app = make_app(endpoint=args.endpoint, startup_warning=warning)
+    try:
+        app.run()
+    finally:
+        app.shutdown_connection()
+    return app.return_code or 0

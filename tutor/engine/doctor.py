@@ -1,0 +1,118 @@
+"""`tutor doctor`: every fact needed to tell why the tutor does not work, with the fix."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from tutor import locations
+from tutor.cloud.endpoint import Endpoint
+from tutor.cloud.health import LAB_SERVICES, probe
+
+PACKAGES = ("textual", "rich", "boto3", "botocore", "localstack-core", "localstack-client",
+            "pydantic", "pyyaml", "fsrs")
+
+
+@dataclass
+class Probe:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+@dataclass
+class Report:
+    probes: list[Probe] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.probes)
+
+    def add(self, name: str, ok: bool, detail: str, fix: str = "") -> None:
+        self.probes.append(Probe(name, ok, detail, fix))
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "probes": [asdict(p) for p in self.probes]}
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_install(report: Report) -> None:
+    py = sys.version_info
+    report.add("python", py[:2] == (3, 13),
+               f"Python {platform.python_version()} at {sys.executable}",
+               "" if py[:2] == (3, 13) else "recreate .venv with Python 3.13: `make clean run`")
+    missing = [name for name in PACKAGES if _version(name) is None]
+    versions = ", ".join(f"{n} {_version(n)}" for n in PACKAGES if n not in missing)
+    report.add("packages", not missing,
+               versions + (f"; missing: {', '.join(missing)}" if missing else ""),
+               "run `make install` (installs exactly constraints.txt)" if missing else "")
+    ls_version = _version("localstack-core")
+    report.add("localstack-core", ls_version == "4.14.0",
+               f"localstack-core {ls_version or 'not installed'} (pinned 4.14.0)",
+               "" if ls_version == "4.14.0" else "run `make install` to get the pinned 4.14.0")
+
+
+def check_locations(report: Report, store_warning: str | None) -> None:
+    report.add("data", True, f"data {locations.data_dir()}; workspace "
+               f"{locations.workspace_root()}; progress {locations.progress_db()}")
+    if store_warning:
+        report.add("progress", False, store_warning, "see the message above")
+    else:
+        report.add("progress", True, f"progress store readable at {locations.progress_db()}")
+
+
+def check_endpoint(report: Report, endpoint: Endpoint | None,
+                   lambda_probe: Callable[[Endpoint], tuple[bool, str]] | None) -> None:
+    if endpoint is None:
+        report.add("endpoint", True, "no LocalStack running now; `tutor` starts an embedded "
+                   "one when it opens (or run `tutor localstack up` to share one)")
+        return
+    health = probe(endpoint.url, timeout=2.0)
+    report.add("endpoint", health.reachable, f"{endpoint.url} (chosen by: {endpoint.source})"
+               + ("" if health.reachable else f" — {health.error}"),
+               "" if health.reachable else "start it with `tutor localstack up`, or unset "
+               "AWS_ENDPOINT_URL / --endpoint to let the tutor start one")
+    if not health.reachable:
+        return
+    report.add("localstack-version", health.version.startswith("4.14"),
+               f"LocalStack {health.version or '?'}",
+               "" if health.version.startswith("4.14") else
+               "labs are proven on 4.14.0: `docker run -p 4566:4566 localstack/localstack:4.14.0`")
+    for service in LAB_SERVICES:
+        state = health.services.get(service, "absent")
+        good = state in {"available", "running"}
+        report.add(f"service {service}", good, state,
+                   "" if good else f"start LocalStack with SERVICES including {service}")
+    if lambda_probe is not None:
+        ok, detail = lambda_probe(endpoint)
+        report.add("lambda", ok, detail, "" if ok else
+                   "functions cannot run here: the labs on Lambda will fail; use the tutor's "
+                   "embedded LocalStack (it runs Python handlers without Docker)")
+
+
+def find_lambda_probe() -> Callable[[Endpoint], tuple[bool, str]] | None:
+    if importlib.util.find_spec("tutor.cloud.lambda_executor") is None:
+        return None
+    from tutor.cloud import lambda_executor
+
+    found = getattr(lambda_executor, "probe", None)
+    return found if callable(found) else None
+
+
+def run(endpoint: Endpoint | None, store_warning: str | None = None) -> Report:
+    report = Report()
+    check_install(report)
+    check_locations(report, store_warning)
+    check_endpoint(report, endpoint, find_lambda_probe())
+    return report

@@ -1,0 +1,176 @@
+"""The check API a lab's checks.py uses: `@check`, `@scenario`, `CheckContext`, `Outcome`.
+
+A check is a read-only function `fn(ctx) -> Outcome`, bounded in time (`timeout`, at most
+10 s). A scenario is a function `fn(ctx) -> dict` that makes behaviour happen (runs the
+learner's programs, drives load) before a step's checks; checks read its result with
+`ctx.scenario("name")`. See labs/README.md for the full contract.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from tutor.cloud.endpoint import Endpoint
+    from tutor.engine.labs.clock import LabClock
+    from tutor.engine.labs.scenario import ScenarioRunner
+
+CHECK_TIMEOUT_MAX = 10.0
+SCENARIO_TIMEOUT_MAX = 90.0
+
+
+@dataclass
+class Outcome:
+    """What a check found. Build it with `passed`, `failed`, `partial` or `skipped`."""
+
+    fraction: float  # 0..1 of the check's weight
+    expected: str
+    found: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    skipped: str = ""  # non-empty: not run, with the reason (e.g. "Node.js is not installed")
+
+    @property
+    def passed(self) -> bool:
+        return self.fraction >= 1.0 or bool(self.skipped)
+
+    @property
+    def message(self) -> str:
+        if self.skipped:
+            return f"Skipped: {self.skipped}"
+        if self.passed:
+            return f"Found {self.found}."
+        return f"Expected {self.expected}, found {self.found}."
+
+
+def passed(expected: str, found: str, **evidence: Any) -> Outcome:
+    return Outcome(1.0, expected, found, evidence)
+
+
+def failed(expected: str, found: str, **evidence: Any) -> Outcome:
+    return Outcome(0.0, expected, found, evidence)
+
+
+def partial(fraction: float, expected: str, found: str, **evidence: Any) -> Outcome:
+    return Outcome(max(0.0, min(1.0, fraction)), expected, found, evidence)
+
+
+def skipped(reason: str, **evidence: Any) -> Outcome:
+    return Outcome(0.0, "", "", evidence, skipped=reason)
+
+
+def expect(ok: bool, expected: str, found: str, **evidence: Any) -> Outcome:
+    """`passed` when ok, else `failed`: the common one-liner."""
+    return Outcome(1.0 if ok else 0.0, expected, found, evidence)
+
+
+@dataclass(frozen=True)
+class CheckFn:
+    name: str
+    fn: Callable[[CheckContext], Outcome]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class ScenarioFn:
+    name: str
+    fn: Callable[[CheckContext], dict[str, Any]]
+    timeout: float
+
+
+def check(fn: Callable[[CheckContext], Outcome] | None = None, *, timeout: float = 5.0
+          ) -> Any:
+    """Mark a function of checks.py as a check: `@check` or `@check(timeout=8)`."""
+    if timeout > CHECK_TIMEOUT_MAX:
+        raise ValueError(f"a check may take at most {CHECK_TIMEOUT_MAX:g} s")
+
+    def mark(inner: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
+        inner.__tutor_check__ = CheckFn(inner.__name__, inner, timeout)  # type: ignore[attr-defined]
+        return inner
+
+    return mark(fn) if fn is not None else mark
+
+
+def scenario(fn: Callable[[CheckContext], dict[str, Any]] | None = None, *,
+             timeout: float = 40.0) -> Any:
+    """Mark a function of checks.py as a scenario: `@scenario(timeout=30)`."""
+    if timeout > SCENARIO_TIMEOUT_MAX:
+        raise ValueError(f"a scenario may take at most {SCENARIO_TIMEOUT_MAX:g} s")
+
+    def mark(inner: Callable[[CheckContext], dict[str, Any]]
+             ) -> Callable[[CheckContext], dict[str, Any]]:
+        inner.__tutor_scenario__ = ScenarioFn(inner.__name__, inner, timeout)  # type: ignore[attr-defined]
+        return inner
+
+    return mark(fn) if fn is not None else mark
+
+
+class ScenarioFailed(TutorError):
+    """A scenario could not produce its measurement (a learner program crashed, hung...)."""
+
+    def __init__(self, message: str, output: str = "", fix: str = "") -> None:
+        super().__init__(message=message, title="Scenario failed", fix=fix)
+        self.output = output
+
+
+@dataclass
+class CheckContext:
+    """What a check or a scenario receives."""
+
+    lab_id: str
+    prefix: str  # e.g. "lab04-": every resource of the lab starts with it
+    endpoint: Endpoint
+    workspace: Path  # the learner's copy of starter/
+    clock: LabClock
+    runner: ScenarioRunner  # runs learner programs, drives load, measures
+    params: dict[str, Any] = field(default_factory=dict)  # the check's `params:` from lab.yaml
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario results
+
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to the lab's endpoint (the only way checks reach AWS)."""
+        from tutor.cloud.clients import client
+
+        return client(service, self.endpoint, read_timeout=8.0, max_attempts=1)
+
+    def name(self, suffix: str) -> str:
+        """`ctx.name("orders")` -> `lab04-orders`."""
+        return suffix if suffix.startswith(self.prefix) else f"{self.prefix}{suffix}"
+
+    def scenario(self, name: str) -> dict[str, Any]:
+        """The result of a scenario the step declared (it ran before the checks)."""
+        if name not in self.results:
+            known = ", ".join(sorted(self.results)) or "none"
+            raise KeyError(f"scenario `{name}` did not run for this step (ran: {known}); "
+                           "list it under the step's `scenarios:`")
+        return self.results[name]
+
+    # Helpers for the resource every SQS lab checks. They return None when absent.
+
+    def queue_url(self, suffix: str) -> str | None:
+        sqs = self.client("sqs")
+        try:
+            return str(sqs.get_queue_url(QueueName=self.name(suffix))["QueueUrl"])
+        except sqs.exceptions.QueueDoesNotExist:
+            return None
+
+    def queue_attributes(self, suffix: str) -> dict[str, str] | None:
+        url = self.queue_url(suffix)
+        if url is None:
+            return None
+        attrs = self.client("sqs").get_queue_attributes(QueueUrl=url,
+                                                        AttributeNames=["All"])
+        return dict(attrs.get("Attributes", {}))
+
+    def queue_arn(self, suffix: str) -> str:
+        return f"arn:aws:sqs:{self.endpoint.region}:000000000000:{self.name(suffix)}"
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """` — did you mean `x`?` or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""

@@ -1,0 +1,327 @@
+"""Load and validate lab folders; every problem names the file, the step and the field."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tutor.engine.labs.checks import CheckFn, ScenarioFn, did_you_mean
+from tutor.engine.labs.clock import LabClock
+from tutor.engine.labs.model import (
+    EXAM_DOMAINS,
+    EXAM_TAGS,
+    RUNTIMES,
+    CheckRef,
+    ClockEntry,
+    Exam,
+    LabSpec,
+    SolutionAction,
+    Step,
+)
+from tutor.errors import TutorError
+
+# Field names per level, for "did you mean" on unknown fields.
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "lab": tuple(LabSpec.model_fields), "step": tuple(Step.model_fields),
+    "check": tuple(CheckRef.model_fields), "solution": tuple(SolutionAction.model_fields),
+    "exam": tuple(Exam.model_fields), "clock": tuple(ClockEntry.model_fields),
+}
+
+
+class LabContentError(TutorError):
+    """One or more problems in a lab's content; `problems` lists them one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        first = problems[0] if problems else "invalid lab"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(message=first + more, title="Invalid lab content",
+                         fix="fix the file named above; `tutor dev check` lists every problem")
+
+
+@dataclass
+class Lab:
+    """A validated lab: its spec, its folder, and the functions of its checks.py."""
+
+    spec: LabSpec
+    path: Path
+    checks: dict[str, CheckFn] = field(default_factory=dict)
+    scenarios: dict[str, ScenarioFn] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def prefix(self) -> str:
+        return self.spec.prefix
+
+    @property
+    def clock(self) -> LabClock:
+        return LabClock(self.spec.clock)
+
+    @property
+    def starter(self) -> Path:
+        return self.path / "starter"
+
+    @property
+    def solution(self) -> Path:
+        return self.path / "solution"
+
+    @property
+    def readme(self) -> Path:
+        return self.path / "README.md"
+
+    def step(self, step_id: str) -> Step:
+        for step in self.spec.steps:
+            if step.id == step_id:
+                return step
+        hint = did_you_mean(step_id, [s.id for s in self.spec.steps])
+        raise TutorError(f"Lab {self.id} has no step `{step_id}`", "Unknown step",
+                         hint or "steps: " + ", ".join(s.id for s in self.spec.steps))
+
+    def tags(self, step: Step) -> list[str]:
+        return list(step.exam or self.spec.exam.pointers)
+
+
+def _where(raw: Any, loc: tuple[int | str, ...]) -> tuple[str, str]:
+    """(step description, dotted field) for a pydantic error location."""
+    step = ""
+    parts: list[str] = []
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        index = loc[1]
+        step_id = "?"
+        steps = raw.get("steps") if isinstance(raw, dict) else None
+        if isinstance(steps, list) and index < len(steps) and isinstance(steps[index], dict):
+            step_id = str(steps[index].get("id", "?"))
+        step = f"step `{step_id}` (steps[{index}])"
+        loc = loc[2:]
+    for part in loc:
+        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}")
+    return step, "".join(parts).lstrip(".")
+
+
+def _level(loc: tuple[int | str, ...]) -> str:
+    names = [p for p in loc[:-1] if isinstance(p, str)]
+    if not names:
+        return "lab"
+    last = names[-1]
+    return {"steps": "step", "checks": "check", "solution": "solution", "exam": "exam",
+            "clock": "clock"}.get(last, "clock" if "clock" in names else "lab")
+
+
+def _pydantic_problems(file: Path, raw: Any, exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        step, dotted = _where(raw, loc)
+        where = ", ".join(p for p in (step, f"field `{dotted}`" if dotted else "") if p)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            name = str(loc[-1])
+            hint = did_you_mean(name, _FIELDS.get(_level(loc), ()))
+            fix = hint or f"remove it; allowed: {', '.join(_FIELDS.get(_level(loc), ()))}"
+            problems.append(f"{file}: {where}: unknown field — {fix}")
+        elif kind == "missing":
+            problems.append(f"{file}: {where}: required field is missing — add "
+                            f"`{loc[-1]}:`")
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{file}: {where or 'top level'}: {msg} (got {err.get('input')!r})")
+    return problems
+
+
+def _import_checks(lab_dir: Path, lab_id: str) -> ModuleType:
+    path = lab_dir / "checks.py"
+    name = "tutor_lab_checks_" + lab_id.replace("-", "_")
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LabContentError([f"{path}: cannot be imported"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        line = ""
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(path):
+                line = f" line {tb.tb_lineno}"
+            tb = tb.tb_next
+        raise LabContentError([f"{path}{line}: importing it failed: "
+                               f"{type(exc).__name__}: {exc}"]) from None
+    return module
+
+
+def _collect(module: ModuleType) -> tuple[dict[str, CheckFn], dict[str, ScenarioFn]]:
+    checks: dict[str, CheckFn] = {}
+    scenarios: dict[str, ScenarioFn] = {}
+    for value in vars(module).values():
+        spec = getattr(value, "__tutor_check__", None)
+        if isinstance(spec, CheckFn):
+            checks[spec.name] = spec
+        sc = getattr(value, "__tutor_scenario__", None)
+        if isinstance(sc, ScenarioFn):
+            scenarios[sc.name] = sc
+    return checks, scenarios
+
+
+def _content_problems(lab: Lab) -> list[str]:
+    """Cross-file problems pydantic cannot see: references to checks, files, tags."""
+    spec, root = lab.spec, lab.path
+    file = root / "lab.yaml"
+    problems: list[str] = []
+    if root.name != spec.id:
+        problems.append(f"{file}: field `id`: `{spec.id}` differs from the folder name "
+                        f"`{root.name}` — make them equal")
+    if not lab.readme.is_file():
+        problems.append(f"{lab.readme}: missing — every lab needs its narrative README.md")
+    if not lab.starter.is_dir() or not any(lab.starter.rglob("*")):
+        problems.append(f"{lab.starter}: missing or empty — add the learner's starter files")
+    elif not any("TODO" in p.read_text(errors="replace")
+                 for p in lab.starter.rglob("*") if p.is_file()):
+        problems.append(f"{lab.starter}: no TODO marker — mark what the learner must do")
+    if not lab.solution.is_dir():
+        problems.append(f"{lab.solution}: missing — add the reference solution")
+    for tag in spec.exam.pointers:
+        if tag not in EXAM_TAGS:
+            problems.append(f"{file}: field `exam.pointers`: unknown tag `{tag}` — "
+                            f"{did_you_mean(tag, EXAM_TAGS) or 'see EXAM_TAGS in model.py'}")
+    for domain in spec.exam.domains:
+        if domain not in EXAM_DOMAINS:
+            problems.append(f"{file}: field `exam.domains`: unknown domain `{domain}` — "
+                            f"{did_you_mean(domain, EXAM_DOMAINS) or 'see EXAM_DOMAINS'}")
+    for runtime in spec.requires:
+        if runtime not in RUNTIMES:
+            problems.append(f"{file}: field `requires`: unknown runtime `{runtime}` — "
+                            f"{did_you_mean(runtime, RUNTIMES) or 'use python or node'}")
+    for role, rel in spec.programs.items():
+        if not (lab.starter / rel).is_file():
+            problems.append(f"{file}: field `programs.{role}`: `{rel}` is not in starter/ — "
+                            "add it there or fix the path")
+    for index, step in enumerate(spec.steps):
+        where = f"{file}: step `{step.id}` (steps[{index}])"
+        for c_index, ref in enumerate(step.checks):
+            if ref.check not in lab.checks:
+                hint = did_you_mean(ref.check, list(lab.checks))
+                problems.append(
+                    f"{where}, field `checks[{c_index}].check`: unknown check `{ref.check}` "
+                    f"(not a @check function in checks.py) — "
+                    f"{hint or 'define it in checks.py with @check'}")
+        for s_index, name in enumerate(step.scenarios):
+            if name not in lab.scenarios:
+                hint = did_you_mean(name, list(lab.scenarios))
+                problems.append(f"{where}, field `scenarios[{s_index}]`: unknown scenario "
+                                f"`{name}` — {hint or 'define it in checks.py with @scenario'}")
+        for tag in step.exam:
+            if tag not in EXAM_TAGS:
+                problems.append(f"{where}, field `exam`: unknown tag `{tag}` — "
+                                f"{did_you_mean(tag, EXAM_TAGS) or 'see EXAM_TAGS'}")
+        for runtime in step.requires:
+            if runtime not in RUNTIMES:
+                problems.append(f"{where}, field `requires`: unknown runtime `{runtime}` — "
+                                f"{did_you_mean(runtime, RUNTIMES) or 'use python or node'}")
+        for rel in step.solution.files:
+            if not (lab.solution / rel).exists():
+                problems.append(f"{where}, field `solution.files`: `{rel}` is not in "
+                                "solution/ — add the file or fix the path")
+        for rel in step.solution.run:
+            if not ((lab.solution / rel).is_file() or (lab.starter / rel).is_file()):
+                problems.append(f"{where}, field `solution.run`: `{rel}` is in neither "
+                                "solution/ nor starter/")
+    return problems
+
+
+def load_lab(lab_dir: Path) -> Lab:
+    """Read and validate one lab folder; raise LabContentError listing every problem."""
+    file = lab_dir / "lab.yaml"
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise LabContentError([f"{file}: cannot be read ({exc.strerror or exc}) — every lab "
+                               "folder needs a lab.yaml"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise LabContentError([f"{file}{at}: malformed YAML: {problem} — check the "
+                               "indentation and quote text containing `: `"]) from None
+    if not isinstance(raw, dict):
+        raise LabContentError([f"{file}: expected a mapping of fields (id, title, steps...), "
+                               f"found {type(raw).__name__}"])
+    try:
+        spec = LabSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise LabContentError(_pydantic_problems(file, raw, exc)) from None
+    module = _import_checks(lab_dir, spec.id)
+    checks, scenarios = _collect(module)
+    lab = Lab(spec, lab_dir.resolve(), checks, scenarios)
+    problems = _content_problems(lab)
+    if problems:
+        raise LabContentError(problems)
+    return lab
+
+
+def lab_dirs(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "lab.yaml").exists()) \
+        if root.is_dir() else []
+
+
+def load_labs(root: Path | None = None) -> list[Lab]:
+    """Every lab under `root` (default: the course's labs/), in learning order."""
+    from tutor import locations
+
+    root = root or locations.labs_dir()
+    return [load_lab(path) for path in lab_dirs(root)]
+
+
+def validate_labs(root: Path | None = None) -> list[str]:
+    """Every content problem of every lab (empty when all are valid)."""
+    from tutor import locations
+
+    root = root or locations.labs_dir()
+    problems: list[str] = []
+    for path in lab_dirs(root):
+        try:
+            load_lab(path)
+        except LabContentError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+def get_lab(lab_id: str, root: Path | None = None) -> Lab:
+    """A lab by id, by number (`4`, `04`) or by unambiguous slug part."""
+    from tutor import locations
+
+    root = root or locations.labs_dir()
+    dirs = lab_dirs(root)
+    names = [d.name for d in dirs]
+    wanted = lab_id.strip()
+    if wanted.isdigit():
+        wanted = f"{int(wanted):02d}"
+    matches = [d for d in dirs if d.name == wanted] or \
+        [d for d in dirs if d.name.startswith(wanted + "-")] or \
+        [d for d in dirs if wanted in d.name]
+    if len(matches) == 1:
+        return load_lab(matches[0])
+    if len(matches) > 1:
+        raise TutorError(f"`{lab_id}` matches several labs: "
+                         f"{', '.join(d.name for d in matches)}", "Ambiguous lab",
+                         "give the full id")
+    hint = did_you_mean(lab_id, names)
+    raise TutorError(f"No lab `{lab_id}` in {root}", "Unknown lab",
+                     hint or "`tutor labs` lists them")

@@ -1,0 +1,1 @@
+"""The Textual front end. Thin: screens show engine state and post messages up."""
