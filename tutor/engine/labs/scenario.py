@@ -1,0 +1,216 @@
+"""Scenario runner: learner programs as bounded subprocesses, load drivers, measurements."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.cloud.endpoint import Endpoint
+from tutor.engine.labs.burst import BurstResult, burst
+from tutor.engine.labs.checks import ScenarioFailed
+
+HOOK_DIR = Path(__file__).resolve().parent / "hook"
+OUTPUT_TAIL = 40  # lines of a learner program's output shown on failure
+
+
+def node_binary() -> str | None:
+    """The Node.js executable, or None (steps that need it are then skipped)."""
+    return shutil.which("node")
+
+
+@dataclass
+class Program:
+    """A learner program running in its own process group, output and measures on file."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    measure: Path
+    started: float
+    returncode: int | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait up to `timeout` s; the exit code, or None if it still runs."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, grace: float = 2.0) -> int:
+        """SIGTERM the whole group, then SIGKILL after `grace` seconds."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+            # SIGKILL the group whatever happened: a child the program forked may
+            # outlive it in the same group (the group is ours: start_new_session).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        self.returncode = self.proc.returncode
+        return int(self.returncode)
+
+    def output(self, lines: int = OUTPUT_TAIL) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.rstrip().splitlines()[-lines:])
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Measured events (see hook/sitecustomize.py): api, db_open, db_close."""
+        found: list[dict[str, Any]] = []
+        try:
+            text = self.measure.read_text()
+        except OSError:
+            return found
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if kind is None or event.get("kind") == kind:
+                    found.append(event)
+        return found
+
+    def api_calls(self, service: str | None = None) -> Counter[str]:
+        """API calls made, per operation (e.g. {"ReceiveMessage": 12, ...})."""
+        return Counter(e["op"] for e in self.events("api")
+                       if service is None or e.get("service") == service)
+
+    def empty_receives(self) -> int:
+        return sum(1 for e in self.events("api")
+                   if e.get("op") == "ReceiveMessage" and e.get("n") == 0)
+
+    def max_open_connections(self) -> int:
+        """The most SQLite connections this program held open at the same time."""
+        open_now = best = 0
+        for event in self.events():
+            if event.get("kind") == "db_open":
+                open_now += 1
+                best = max(best, open_now)
+            elif event.get("kind") == "db_close":
+                open_now -= 1
+        return best
+
+
+@dataclass
+class ScenarioRunner:
+    """What scenarios use to run learner programs and drive load, all bounded."""
+
+    lab_id: str
+    prefix: str
+    endpoint: Endpoint
+    workspace: Path
+    programs: list[Program] = field(default_factory=list)
+    _tmp: Path | None = None
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment learner programs get: endpoint, lab names, measurement hook."""
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("AWS_", "LOCALSTACK_", "TUTOR_MEASURE"))}
+        base.update(self.endpoint.env())
+        base.update({
+            "TUTOR_LAB_ID": self.lab_id,
+            "TUTOR_LAB_PREFIX": self.prefix,
+            "TUTOR_LAB_WORKSPACE": str(self.workspace),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        })
+        if extra:
+            base.update(extra)
+        return base
+
+    def _scratch(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix=f"tutor-{self.lab_id}-"))
+        return self._tmp
+
+    def start(self, program: str, *args: str, env: dict[str, str] | None = None,
+              measure: bool = True) -> Program:
+        """Start `program` (workspace-relative .py, .js or .mjs) in its own process group."""
+        path = self.workspace / program
+        if not path.is_file():
+            raise ScenarioFailed(f"`{program}` is not in your workspace {self.workspace}",
+                                 fix=f"restore it with `tutor lab reset {self.lab_id}`")
+        if path.suffix in (".js", ".mjs", ".cjs"):
+            node = node_binary()
+            if node is None:
+                raise ScenarioFailed("Node.js is not installed", fix="install Node.js 18+")
+            cmd = [node, str(path), *args]
+        else:
+            cmd = [sys.executable, str(path), *args]
+        scratch = self._scratch()
+        index = len(self.programs)
+        log = scratch / f"{index}-{path.stem}.log"
+        measure_file = scratch / f"{index}-{path.stem}.measure.jsonl"
+        measure_file.touch()
+        full_env = self.env(env)
+        if measure:
+            full_env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(HOOK_DIR), full_env.get("PYTHONPATH", "")) if p)
+            full_env["TUTOR_MEASURE_FILE"] = str(measure_file)
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd, cwd=self.workspace, env=full_env,
+                                    stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        started = Program(program, proc, log, measure_file, time.monotonic())
+        self.programs.append(started)
+        return started
+
+    def run(self, program: str, *args: str, timeout: float = 20.0,
+            env: dict[str, str] | None = None, check: bool = True) -> Program:
+        """Run to completion; killed after `timeout` s; a non-zero exit fails the scenario."""
+        started = self.start(program, *args, env=env)
+        code = started.wait(timeout)
+        if code is None:
+            started.stop()
+            raise ScenarioFailed(f"`{program}` did not finish within {timeout:g} s and was "
+                                 "stopped", started.output(),
+                                 fix="look for a loop that never ends or a blocking call")
+        if check and code != 0:
+            raise ScenarioFailed(f"`{program}` exited with code {code}", started.output(),
+                                 fix="run it yourself to see the error")
+        return started
+
+    def burst(self, queue_url: str, count: int, *, rate: float | None = None,
+              body: Callable[[int], str] | None = None, threads: int = 8) -> BurstResult:
+        """Send `count` messages (batches of 10) at up to `rate` msg/s."""
+        return burst(self.endpoint, queue_url, count, rate=rate, body=body, threads=threads)
+
+    def close(self) -> None:
+        """Stop every program still running and remove the scratch files."""
+        for program in self.programs:
+            program.stop()
+        self.programs.clear()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float,
+                   interval: float = 0.25) -> bool:
+        """Poll `condition` until true or `timeout` s passed (bounded waiting)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(interval)
+        return bool(condition())
