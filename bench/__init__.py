@@ -1,0 +1,1 @@
+"""Benchmarks: figures and ratios, printed; never pass/fail (machines here are shared)."""
