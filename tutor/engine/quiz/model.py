@@ -6,8 +6,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, \
-    model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from tutor.engine.quiz.taxonomy import DOMAINS, PATTERNS, TAGS, suggest
 
@@ -70,29 +76,30 @@ class Question(_Strict):
         correct = sum(o.correct for o in self.options)
         if self.type == "multiple":
             if self.choose is None or self.choose < 2:
-                raise ValueError("a multiple question needs `choose: N` with N >= 2")
+                raise ValueError("[choose] a multiple question needs `choose: N` with N >= 2")
             if correct != self.choose:
-                raise ValueError(f"`choose: {self.choose}` but {correct} options are "
+                raise ValueError(f"[options] `choose: {self.choose}` but {correct} options are "
                                  "marked correct: true")
         else:
             if self.choose is not None:
-                raise ValueError(f"`choose` is only for type multiple, not {self.type}")
+                raise ValueError(f"[choose] `choose` is only for type multiple, not {self.type}")
             if correct != 1:
-                raise ValueError(f"a {self.type} question needs exactly one option with "
+                raise ValueError(f"[options] a {self.type} question needs exactly one option with "
                                  f"correct: true, found {correct}")
         if self.type == "predict":
             if self.scenario is None:
-                raise ValueError("a predict question needs `scenario: {name, params}`")
+                raise ValueError("[scenario] a predict question needs `scenario: {name, params}`")
             outcomes = [o.outcome for o in self.options]
             if any(o is None for o in outcomes):
-                raise ValueError("every option of a predict question needs `outcome`")
+                raise ValueError("[options] every option of a predict question needs `outcome`")
             if len(set(outcomes)) != len(outcomes):
-                raise ValueError("the options of a predict question need distinct outcomes")
+                raise ValueError("[options] the options of a predict question need "
+                                 "distinct outcomes")
         else:
             if self.scenario is not None:
-                raise ValueError("`scenario` is only for type predict")
+                raise ValueError("[scenario] `scenario` is only for type predict")
             if any(o.outcome is not None for o in self.options):
-                raise ValueError("`outcome` on an option is only for type predict")
+                raise ValueError("[options] `outcome` on an option is only for type predict")
         return self
 
     @property

@@ -1,0 +1,174 @@
+"""Running a predict-then-observe scenario against LocalStack and keeping the evidence.
+
+A scenario is a small Python function (in `scenarios.py`) that creates its own resources
+(named `quiz-<random>-...`), makes a few real SQS/SNS calls with seconds-scale timings,
+and returns an outcome key that matches one option's `outcome:`. Every call and its
+response land in the evidence shown to the learner. Resources are deleted afterwards,
+whatever happened.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tutor.errors import TutorError, from_boto
+
+if TYPE_CHECKING:
+    from tutor.cloud.endpoint import Endpoint
+    from tutor.engine.quiz.model import Question
+
+TIME_LIMIT = 15.0  # seconds a scenario may take, cleanup excluded
+
+
+@dataclass
+class Observation:
+    """What really happened: the outcome key, and the API calls that show it."""
+
+    scenario: str
+    outcome: str
+    evidence: list[str]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "outcome": self.outcome,
+                "evidence": self.evidence, "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class Run:
+    """The toolbox a scenario gets: clients, unique names, an evidence log, cleanup."""
+
+    endpoint: Endpoint | None = None
+    prefix: str = field(default_factory=lambda: f"quiz-{uuid.uuid4().hex[:8]}")
+    evidence: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    _queues: list[str] = field(default_factory=list)
+    _topics: list[str] = field(default_factory=list)
+
+    def client(self, service: str) -> Any:
+        from tutor.cloud.clients import client
+
+        return client(service, self.endpoint, read_timeout=30.0)
+
+    @property
+    def sqs(self) -> Any:
+        return self.client("sqs")
+
+    @property
+    def sns(self) -> Any:
+        return self.client("sns")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def log(self, line: str) -> None:
+        self.evidence.append(f"[{self.elapsed():5.1f} s] {line}")
+
+    def queue(self, name: str, *, fifo: bool = False, **attributes: Any) -> str:
+        """Create a queue named `<prefix>-<name>`; returns its URL."""
+        full = f"{self.prefix}-{name}" + (".fifo" if fifo else "")
+        attrs = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                 for k, v in attributes.items()}
+        if fifo:
+            attrs["FifoQueue"] = "true"
+        url = str(self.sqs.create_queue(QueueName=full, Attributes=attrs)["QueueUrl"])
+        self._queues.append(url)
+        shown = ", ".join(f"{k}={v}" for k, v in attrs.items()) or "defaults"
+        self.log(f"CreateQueue {full} ({shown})")
+        return url
+
+    def topic(self, name: str) -> str:
+        arn = str(self.sns.create_topic(Name=f"{self.prefix}-{name}")["TopicArn"])
+        self._topics.append(arn)
+        self.log(f"CreateTopic {self.prefix}-{name}")
+        return arn
+
+    def arn(self, url: str) -> str:
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return str(attrs["Attributes"]["QueueArn"])
+
+    def counts(self, url: str) -> tuple[int, int, int]:
+        """(visible, in flight, delayed), as GetQueueAttributes reports them; logged."""
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        a = attrs["Attributes"]
+        found = (int(a["ApproximateNumberOfMessages"]),
+                 int(a["ApproximateNumberOfMessagesNotVisible"]),
+                 int(a["ApproximateNumberOfMessagesDelayed"]))
+        self.log(f"GetQueueAttributes {url.rsplit('/', 1)[-1]}: visible={found[0]}, "
+                 f"in flight={found[1]}, delayed={found[2]}")
+        return found
+
+    def receive(self, url: str, label: str = "ReceiveMessage", **kwargs: Any
+                ) -> list[dict[str, Any]]:
+        """ReceiveMessage with all attributes; logs what came back and how long it took."""
+        began = time.monotonic()
+        reply = self.sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"],
+                                         **kwargs)
+        messages: list[dict[str, Any]] = reply.get("Messages", [])
+        took = time.monotonic() - began
+        args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+        got = "; ".join(f"'{m['Body'][:40]}' (ApproximateReceiveCount="
+                        f"{m.get('Attributes', {}).get('ApproximateReceiveCount', '?')})"
+                        for m in messages) or "no messages"
+        self.log(f"{label}({args}) -> {got} after {took:.1f} s")
+        return messages
+
+    def sleep(self, seconds: float) -> None:
+        if self.elapsed() + seconds > TIME_LIMIT:
+            raise TutorError(f"scenario would exceed its {TIME_LIMIT:.0f} s budget",
+                             "Scenario too slow", "shorten the timings in its params")
+        self.log(f"wait {seconds:g} s")
+        time.sleep(seconds)
+
+    def error_code(self, call: Callable[[], Any], label: str) -> str | None:
+        """Run `call`; return the AWS error code it raised (logged), or None on success."""
+        from botocore.exceptions import ClientError
+
+        try:
+            call()
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            code = str(err.get("QueryErrorCode") or err.get("Code", "?")).split(".")[-1]
+            self.log(f"{label} -> error {code}: {err.get('Message', '')}")
+            return code.removesuffix("Exception")
+        self.log(f"{label} -> accepted")
+        return None
+
+    def cleanup(self) -> None:
+        """Delete what the scenario created; never raises (a leftover is not fatal)."""
+        for url in self._queues:
+            try:
+                self.sqs.delete_queue(QueueUrl=url)
+            except Exception:  # cleanup is best effort
+                pass
+        for arn in self._topics:
+            try:
+                self.sns.delete_topic(TopicArn=arn)
+            except Exception:
+                pass
+
+
+def run_scenario(question: Question, endpoint: Endpoint | None = None) -> Observation:
+    """Run the scenario of a predict question for real and report what happened."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from tutor.engine.quiz.scenarios import SCENARIOS
+
+    if question.scenario is None:
+        raise TutorError(f"question {question.id} has no scenario to run", "Not a predict "
+                         "question", "only predict questions can be observed")
+    spec = question.scenario
+    fn = SCENARIOS[spec.name]
+    run = Run(endpoint)
+    try:
+        outcome = fn(run, **spec.params)
+        run.log(f"outcome: {outcome}")
+    except (ClientError, BotoCoreError) as exc:
+        raise from_boto(exc, endpoint.url if endpoint else None) from exc
+    finally:
+        run.cleanup()
+    return Observation(spec.name, outcome, run.evidence, run.elapsed())
