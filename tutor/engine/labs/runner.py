@@ -1,0 +1,270 @@
+"""Run a lab's checks step by step: scenarios first, each check bounded, partial credit."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.cloud.endpoint import Endpoint
+from tutor.engine.labs.checks import CheckContext, Outcome, ScenarioFailed
+from tutor.engine.labs.loader import Lab
+from tutor.engine.labs.model import Step
+from tutor.engine.labs.scenario import ScenarioRunner, node_binary
+from tutor.errors import LocalStackUnreachable, TutorError, from_boto
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    weight: float
+    score: float
+    passed: bool
+    message: str
+    expected: str = ""
+    found: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    skipped: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class StepReport:
+    step_id: str
+    title: str
+    status: str  # passed | failed | blocked | skipped
+    score: float
+    max_score: float
+    checks: list[CheckResult] = field(default_factory=list)
+    note: str = ""  # why blocked/skipped, or the scenario's failure
+    output: str = ""  # the learner program's output when a scenario failed
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status in ("passed", "skipped")
+
+
+@dataclass
+class LabReport:
+    lab_id: str
+    steps: list[StepReport]
+    seconds: float
+
+    @property
+    def score(self) -> float:
+        return sum(s.score for s in self.steps)
+
+    @property
+    def max_score(self) -> float:
+        return sum(s.max_score for s in self.steps)
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lab": self.lab_id, "passed": self.passed, "score": round(self.score, 2),
+                "max_score": self.max_score, "seconds": round(self.seconds, 2),
+                "steps": [asdict(s) | {"passed": s.passed} for s in self.steps]}
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _bounded[T](fn: Callable[[], T], timeout: float) -> T:
+    """Run `fn` in a daemon thread; raise _Timeout when it is not done in `timeout` s."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise _Timeout()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _is_boto(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith(("botocore", "boto3"))
+
+
+def _unreachable(exc: BaseException, endpoint: Endpoint) -> LocalStackUnreachable | None:
+    if isinstance(exc, LocalStackUnreachable):
+        return exc
+    if _is_boto(exc):
+        error = from_boto(exc, endpoint.url)
+        if isinstance(error, LocalStackUnreachable):
+            return error
+    return None
+
+
+def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResult:
+    ref = step.checks[index]
+    spec = lab.checks[ref.check]
+    ctx.params = dict(ref.params)
+    title = ref.title or ref.id
+    start = time.monotonic()
+    try:
+        outcome = _bounded(lambda: spec.fn(ctx), spec.timeout)
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"returned {type(outcome).__name__}, not an Outcome")
+    except _Timeout:
+        outcome = Outcome(0.0, f"the check to finish within {spec.timeout:g} s",
+                          "it was still running and was abandoned")
+    except Exception as exc:
+        unreachable = _unreachable(exc, ctx.endpoint)
+        if unreachable is not None:
+            raise unreachable from None
+        if _is_boto(exc) or isinstance(exc, TutorError):
+            message = (from_boto(exc, ctx.endpoint.url).message if _is_boto(exc)
+                       else str(exc))
+            outcome = Outcome(0.0, title[0].lower() + title[1:], message)
+        else:
+            outcome = Outcome(0.0, f"check `{ref.check}` to run",
+                              f"it crashed with {type(exc).__name__}: {exc} (a bug in the "
+                              "lab: please report it)")
+    seconds = time.monotonic() - start
+    fraction = 1.0 if outcome.skipped else outcome.fraction
+    return CheckResult(ref.id, title, ref.weight, round(ref.weight * fraction, 4),
+                       outcome.passed, outcome.message, outcome.expected, outcome.found,
+                       _jsonable(outcome.evidence), outcome.skipped, round(seconds, 3))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _missing_runtime(lab: Lab, step: Step) -> str:
+    for runtime in step.requires:
+        if runtime == "node" and node_binary() is None:
+            return "Node.js is not installed on this machine (install Node.js 18+ to do it)"
+    return ""
+
+
+def _run_step(lab: Lab, step: Step, ctx: CheckContext) -> StepReport:
+    start = time.monotonic()
+    report = StepReport(step.id, step.title, "failed", 0.0, step.max_score)
+    why = _missing_runtime(lab, step)
+    if why:
+        report.status, report.note, report.score = "skipped", why, step.max_score
+        report.checks = [CheckResult(r.id, r.title or r.id, r.weight, r.weight, True,
+                                     f"Skipped: {why}", skipped=why) for r in step.checks]
+        return report
+    for name in step.scenarios:
+        spec = lab.scenarios[name]
+        try:
+            ctx.results[name] = _bounded(lambda spec=spec: spec.fn(ctx), spec.timeout)  # type: ignore[misc]
+        except Exception as exc:
+            unreachable = _unreachable(exc, ctx.endpoint)
+            if unreachable is not None:
+                raise unreachable from None
+            if isinstance(exc, _Timeout):
+                message = f"the scenario `{name}` did not finish within {spec.timeout:g} s"
+            elif isinstance(exc, TutorError):
+                message = exc.message + (f" — {exc.fix}" if exc.fix else "")
+            elif _is_boto(exc):
+                message = from_boto(exc, ctx.endpoint.url).message
+            else:
+                message = f"the scenario `{name}` crashed: {type(exc).__name__}: {exc}"
+            output = exc.output if isinstance(exc, ScenarioFailed) else ""
+            output = output or "\n".join(p.output(15) for p in ctx.runner.programs)
+            ctx.runner.close()
+            report.note, report.output = message, output
+            report.checks = [CheckResult(r.id, r.title or r.id, r.weight, 0.0, False,
+                                         f"Could not check: {message}") for r in step.checks]
+            report.seconds = time.monotonic() - start
+            return report
+    try:
+        report.checks = [_run_check(lab, step, i, ctx) for i in range(len(step.checks))]
+    finally:
+        ctx.runner.close()
+    report.score = round(sum(c.score for c in report.checks), 4)
+    report.status = "passed" if all(c.passed for c in report.checks) else "failed"
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
+               on_result: Callable[[StepReport], None] | None = None,
+               steps: list[str] | None = None, ignore_blockers: bool = False) -> LabReport:
+    """Check a lab (or some of its steps), streaming each step's report to `on_result`.
+
+    Steps after a failed blocker are reported as "blocked" and not checked. An unreachable
+    LocalStack raises one LocalStackUnreachable; nothing else raises.
+    """
+    from tutor.cloud.health import probe
+
+    health = probe(endpoint.url, timeout=2.0)
+    if not health.reachable:
+        raise LocalStackUnreachable(endpoint.url, health.error)
+    start = time.monotonic()
+    runner = ScenarioRunner(lab.id, lab.prefix, endpoint, workspace)
+    reports: list[StepReport] = []
+    blocked_by = ""
+    try:
+        for step in lab.spec.steps:
+            if steps is not None and step.id not in steps:
+                continue
+            if blocked_by and not ignore_blockers:
+                report = StepReport(step.id, step.title, "blocked", 0.0, step.max_score,
+                                    note=f"not checked until step `{blocked_by}` passes")
+            else:
+                ctx = CheckContext(lab.id, lab.prefix, endpoint, workspace, lab.clock, runner)
+                report = _run_step(lab, step, ctx)
+                if step.blocker and not report.passed:
+                    blocked_by = step.id
+            reports.append(report)
+            if on_result is not None:
+                on_result(report)
+    finally:
+        runner.close()
+    return LabReport(lab.id, reports, time.monotonic() - start)
+
+
+def record(lab: Lab, report: LabReport, store: Any) -> None:
+    """Store each checked step in the progress store; feed failed steps' tags to the quiz."""
+    feed = _quiz_feed()
+    for step_report in report.steps:
+        if step_report.status == "blocked":
+            continue
+        store.record_step(lab.id, step_report.step_id, step_report.score,
+                          step_report.max_score, step_report.passed,
+                          {"status": step_report.status, "note": step_report.note,
+                           "checks": [asdict(c) for c in step_report.checks]})
+        if not step_report.passed and feed is not None:
+            tags = lab.tags(lab.step(step_report.step_id))
+            try:
+                feed(store, tags)
+            except Exception:  # review scheduling must never break checking
+                pass
+    if report.passed and len(report.steps) == len(lab.spec.steps):
+        store.mark_lab(lab.id, completed=True)
+
+
+def _quiz_feed() -> Callable[[Any, list[str]], Any] | None:
+    try:
+        module = importlib.import_module("tutor.engine.quiz.scheduler")
+    except ImportError:
+        return None
+    feed = getattr(module, "feed_failed_check", None)
+    return feed if callable(feed) else None
