@@ -55,7 +55,28 @@ def _sigterm_as_exit(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _crash_report(exc: BaseException) -> str:
+    """Keep the traceback in a file for a bug report; the learner sees one line."""
+    import time
+    import traceback
+
+    try:
+        from tutor import locations
+
+        path = locations.data_dir() / "crash.log"
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} tutor {__version__}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+        return str(path)
+    except OSError:
+        return "(could not write crash.log)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.version_info < (3, 13):  # noqa: UP036 - someone ran us with the wrong Python
+        print(f"error: the tutor needs Python 3.13, this is {sys.version.split()[0]} — "
+              "run it through `make run` (it builds .venv with python3.13)", file=sys.stderr)
+        return EXIT_ERROR
     signal.signal(signal.SIGTERM, _sigterm_as_exit)
     signal.signal(signal.SIGHUP, _sigterm_as_exit)
     parser = build_parser()
@@ -84,6 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except argparse.ArgumentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        print(f"error: the package `{exc.name}` is not installed in this environment — "
+              "run `make install` (installs exactly constraints.txt)", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # the last line of defence: one line, details in a file
+        where = _crash_report(exc)
+        print(f"error: internal error {type(exc).__name__}: {exc} — this is a bug in the "
+              f"tutor; the details are in {where}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

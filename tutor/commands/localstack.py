@@ -73,7 +73,12 @@ def _status(args: argparse.Namespace) -> int:
 def _env(args: argparse.Namespace) -> int:
     from tutor.commands.connect import connect
 
+    from tutor.cloud.health import probe
+
     endpoint = connect(args)
+    if not probe(endpoint.url).reachable:
+        print(f"warning: nothing answers at {endpoint.url} yet — start it with "
+              "`tutor localstack up`", file=sys.stderr)
     variables = endpoint.env()
     for name, value in variables.items():
         if args.shell == "fish":
