@@ -11,6 +11,8 @@ class TutorRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "tutor"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
+        from tutor.cloud.lambda_executor import compat
         from tutor.cloud.lambda_executor.executor import TutorRuntimeExecutor
 
+        compat.install()
         return TutorRuntimeExecutor
