@@ -16,6 +16,8 @@ from tutor.errors import TutorError
 # does not hide the others.
 _BANK_FIELDS = ("format", "id", "title", "description")
 _FIELD_TAG = re.compile(r"^\[([\w.]+)\] ")
+_FRIENDLY = {"missing": "required field is missing", "string_too_short": "must not be empty",
+             "extra_forbidden": "unknown field (quizzes/SCHEMA.md lists the fields)"}
 
 
 def bank_files(directory: Path) -> list[Path]:
@@ -120,7 +122,7 @@ def _load_file(path: Path, name: str) -> tuple[Bank | None, list[str]]:
 def _lines(exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors():
-        msg = str(err["msg"]).removeprefix("Value error, ")
+        msg = _FRIENDLY.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
         field = _field(err["loc"])
         tagged = _FIELD_TAG.match(msg)
         if tagged:

@@ -32,6 +32,7 @@ class Observation:
     outcome: str
     evidence: list[str]
     seconds: float
+    prefix: str = ""  # every resource the scenario created is named with it
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "outcome": self.outcome,
@@ -171,4 +172,4 @@ def run_scenario(question: Question, endpoint: Endpoint | None = None) -> Observ
         raise from_boto(exc, endpoint.url if endpoint else None) from exc
     finally:
         run.cleanup()
-    return Observation(spec.name, outcome, run.evidence, run.elapsed())
+    return Observation(spec.name, outcome, run.evidence, run.elapsed(), run.prefix)
