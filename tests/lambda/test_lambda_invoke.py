@@ -127,6 +127,17 @@ def test_unhandled_exception_in_lambda_error_format(lam, make_function):
     assert "[ERROR] ValueError: the order is invalid" in log
 
 
+def test_handler_exiting_the_process_is_a_runtime_exit_error(lam, make_function):
+    name = make_function(handler_zip("basic.py"))
+    _, first = invoke(lam, name)
+    reply, body = invoke(lam, name, {"exit": 3})
+    assert reply["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: exit status 3" in body["errorMessage"]
+    _, after = invoke(lam, name)
+    assert after["pid"] != first["pid"] and after["count"] == 1
+
+
 def test_missing_module_is_an_import_error(lam, make_function):
     name = make_function(handler_zip("basic.py"), "nowhere.handler")
     reply, body = invoke(lam, name)

@@ -19,6 +19,8 @@ def handler(event, context):
             f.write(str(os.getpid()))
     if event.get("sleep"):
         time.sleep(event["sleep"])
+    if "exit" in event:
+        sys.exit(event["exit"])
     if event.get("fail"):
         raise ValueError(event["fail"])
     return {
