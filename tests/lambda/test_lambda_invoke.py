@@ -14,8 +14,9 @@ import psutil
 import pytest
 
 from tutor.cloud import clients
+from tutor.cloud.lambda_executor import environ
 
-from .helpers import HANDLERS, handler_zip, invoke, source_zip, unique, wait_for
+from .helpers import HANDLERS, gone, handler_zip, invoke, source_zip, unique, wait_for
 
 pytestmark = pytest.mark.localstack
 
@@ -46,6 +47,36 @@ def test_directory_code_runs_without_a_zip(lam, make_function, tmp_path):
     reply, body = invoke(lam, name)
     assert "FunctionError" not in reply, body
     assert body["module"] == "pkg.sub.mod"
+
+
+def test_directory_code_is_hot_reloaded(lam, make_function, tmp_path):
+    code = tmp_path / "live"
+    code.mkdir()
+    (code / "live.py").write_text("def handler(event, context):\n    return 'v1'\n")
+    name = make_function({"S3Bucket": "hot-reload", "S3Key": str(code)}, "live.handler")
+    assert invoke(lam, name)[1] == "v1"
+    (code / "live.py").write_text("def handler(event, context):\n    return 'v2'\n")
+    wait_for(lambda: invoke(lam, name)[1] == "v2", 15, "the edited handler to run", every=0.5)
+
+
+def test_updated_code_runs_in_a_new_environment(lam, make_function):
+    source = "import os\ndef handler(e, c):\n    return ['{}', os.getpid()]\n"
+    name = make_function(source_zip("up.py", source.format("old")), "up.handler")
+    version, old_pid = invoke(lam, name)[1]
+    assert version == "old"
+    lam.update_function_code(FunctionName=name, ZipFile=source_zip("up.py", source.format("new")))
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    assert invoke(lam, name)[1][0] == "new"
+    # The old version's environment is retired with it.
+    wait_for(lambda: gone(old_pid), 10, "the old version's runtime to stop")
+
+
+@pytest.mark.parametrize("runtime", environ.SUPPORTED_RUNTIMES)
+def test_every_supported_python_runtime_runs(lam, make_function, runtime):
+    name = make_function(handler_zip("basic.py"), runtime=runtime)
+    reply, body = invoke(lam, name)
+    assert "FunctionError" not in reply, body
+    assert body["environ"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{runtime}"
 
 
 def test_async_invoke_runs_the_handler(lam, make_function, tmp_path):

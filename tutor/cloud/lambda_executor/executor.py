@@ -84,6 +84,27 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
+def code_stamp(root: Path) -> tuple[int, int]:
+    """(newest mtime, file count) of a code directory: changes when a file is edited,
+    added or removed. Bounded to keep invokes cheap on a big directory."""
+    newest, count = 0, 0
+    stack = [root]
+    while stack and count < 20_000:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == "__pycache__":
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                newest = max(newest, entry.stat(follow_symlinks=False).st_mtime_ns)
+                count += 1
+    return newest, count
+
+
 class TutorRuntimeExecutor(RuntimeExecutor):
     """One execution environment = one local runtime process."""
 
@@ -100,6 +121,7 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         self._cold_started: float | None = None
         self._init_ms: float | None = None
         self._stopped = False
+        self._code_stamp: tuple[int, int] | None = None
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -121,6 +143,8 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         self.endpoint.start()  # a fresh startup future, registered under our id
         self.endpoint.container_port = 0
         mark = uuid.uuid4().hex
+        if self._hot_reloading:
+            self._code_stamp = code_stamp(self._code_dir)
         env = dict(self.env_vars, _TUTOR_LOG_MARK=mark, _TUTOR_PARENT_PID=str(os.getpid()))
         started = time.monotonic()
         self.process = EnvironmentProcess(environ.runtime_argv(), env, self.workdir, mark,
@@ -165,6 +189,17 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    @property
+    def _code_dir(self) -> Path:
+        code = self.function_version.config.code
+        assert code is not None
+        return Path(code.get_unzipped_code_location())
+
+    @property
+    def _hot_reloading(self) -> bool:
+        code = self.function_version.config.code
+        return code is not None and code.is_hot_reloading()
+
     # --- invocation -------------------------------------------------------------------
 
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
@@ -175,6 +210,10 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         request_id = payload["invoke-id"]
         timeout_s = int(self.function_version.config.timeout)
         init_ms = None
+        if (self.process is not None and self._hot_reloading
+                and code_stamp(self._code_dir) != self._code_stamp):
+            # Directory code changed: like LocalStack's init, restart the runtime on it.
+            self.process.kill()
         if self.process is None or not self.process.alive:
             if self._stopped:
                 raise LambdaRuntimeException(f"Environment {self.id} is stopped")

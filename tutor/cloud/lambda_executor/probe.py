@@ -60,7 +60,8 @@ def run(endpoint: Endpoint | None = None, timeout: float = 20.0) -> tuple[bool, 
             return False, f"a test function failed: {body.decode(errors='replace')[:200]}"
         if json.loads(body or b"null") != {"echo": token}:
             return False, f"a test function answered unexpectedly: {body[:200]!r}"
-        return True, f"a Python test function ran ({time.monotonic() - start:.1f} s incl. cold start)"
+        took = time.monotonic() - start
+        return True, f"a Python test function ran ({took:.1f} s incl. cold start)"
     except (ClientError, BotoCoreError, ValueError) as exc:
         return False, f"could not run a test function: {exc}"
     finally:
