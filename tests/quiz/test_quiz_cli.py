@@ -91,6 +91,9 @@ def test_practice_by_script(tutor_home: Path) -> None:
 
 def test_exam_by_script(tutor_home: Path) -> None:
     quiz = Driver("quiz", "--exam", "saa-c03", "--count", "5", "--seed", "1", "--json")
+    # the fixture bank has one secure question where the weights ask for two
+    assert quiz.event() == {"event": "shortfall",
+                            "domains": {"saa-secure": {"wanted": 2, "got": 1}}}
     first = quiz.event()
     assert first["mode"] == "exam" and first["total"] == 5 and first["time_left"] == 600
     quiz.send(":flag")

@@ -200,6 +200,15 @@ def _run_exam(exam: Any, io: _Io) -> int:
     io.say(f"{exam.exam.name} ({exam.exam.code}) practice exam: {exam.total} questions, "
            f"{exam.minutes:g} minutes. Pass mark 720 of 1000.")
     io.say(EXAM_HELP + ".")
+    if exam.shortfall:
+        from tutor.engine.quiz.taxonomy import DOMAINS
+
+        short = "; ".join(f"{DOMAINS[d].name}: {got} of {want}"
+                          for d, (want, got) in exam.shortfall.items())
+        io.say(f"Note: the banks are short of questions in some domains ({short}); "
+               "the other domains make up the count.")
+        io.emit("shortfall", domains={d: {"wanted": w, "got": g}
+                                      for d, (w, g) in exam.shortfall.items()})
     show = True
     for _ in range(50 * exam.total + 100):  # bounded: each line read is one iteration
         if exam.expired:

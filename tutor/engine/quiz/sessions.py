@@ -26,6 +26,7 @@ the count (130 min for 65).
     .selection(i) -> frozenset[str]
     .flag(on=None) toggles the review flag of the current question; .flagged -> [i...]
     .unanswered -> [i...], .time_left() -> seconds, .expired -> bool
+    .shortfall -> {domain: (wanted, got)} for domains the banks are too small for
     .submit() -> ExamResult   scaled score 100-1000 (pass 720), per-domain breakdown,
         feedback for every wrong answer; stores every answer, card and the exam.
 Predict questions in an exam are graded on the documented answer (no scenario run).
@@ -46,6 +47,7 @@ from tutor.engine.quiz.observe import Observation
 from tutor.engine.quiz.scoring import (
     Graded,
     Presented,
+    allocate,
     draw,
     grade,
     parse_answer,
@@ -293,6 +295,8 @@ class ExamSession:
         self._answers: dict[int, frozenset[str]] = {}
         self._flags: set[int] = set()
         self.result: ExamResult | None = None
+        # domain -> (questions its weight asks for, questions the banks could give)
+        self.shortfall: dict[str, tuple[int, int]] = {}
         store.save_exam(self.session_id, self.exam.id, self.started.timestamp(), None, None,
                         None, {"questions": [q.id for _b, q in items]})
 
@@ -310,9 +314,14 @@ class ExamSession:
         if not pool:
             raise TutorError(f"no questions for {EXAMS[exam].code} in the banks",
                              "Nothing to examine", "add questions with its domains")
-        picked = draw(pool, weights, count or EXAMS[exam].questions, random.Random(seed))
-        return cls([(bank_of[q.id], q) for q in picked], exam, store, clock=clock,
-                   minutes=minutes, seed=seed)
+        wanted = count or EXAMS[exam].questions
+        picked = draw(pool, weights, wanted, random.Random(seed))
+        session = cls([(bank_of[q.id], q) for q in picked], exam, store, clock=clock,
+                      minutes=minutes, seed=seed)
+        ideal = allocate(len(picked), weights, dict.fromkeys(weights, len(picked)))
+        got = {d: sum(q.domain == d for q in picked) for d in weights}
+        session.shortfall = {d: (ideal[d], got[d]) for d in weights if got[d] < ideal[d]}
+        return session
 
     # --- navigation ----------------------------------------------------------------
 

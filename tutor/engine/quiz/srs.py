@@ -21,6 +21,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from fsrs import Card, Rating, Scheduler, State
 
@@ -154,19 +155,17 @@ class Schedule:
 
 
 def feed_failed_check(store: ProgressStore, tags: Iterable[str], *,
-                      quizzes: object = None, clock: Clock = utc_now) -> list[str]:
+                      quizzes: Path | None = None, clock: Clock = utc_now) -> list[str]:
     """A lab check on these exam pointers (tags) failed: make their questions due now.
 
     `quizzes` is the directory of banks (default: the tutor's quizzes). Returns the
     question ids that were made due; unknown tags simply match nothing.
     """
-    from pathlib import Path
-
     from tutor import locations
     from tutor.engine.quiz.bank import load_banks
 
     wanted = set(tags)
-    directory = Path(str(quizzes)) if quizzes is not None else locations.quizzes_dir()
+    directory = quizzes if quizzes is not None else locations.quizzes_dir()
     ids = [q.id for bank in load_banks(directory) for q in bank.questions
            if wanted.intersection(q.tags)]
     return Schedule(store, clock).make_due(ids)
