@@ -116,7 +116,8 @@ def _show(io: _Io, mode: str, index: int, total: int, bank: str, shown: Any,
             **(extra or {}))
     domain = DOMAINS[q.domain]
     kind = {"single": "choose one", "multiple": f"choose {q.picks}",
-            "predict": "predict, then we run it"}[q.type]
+            "predict": "predict the outcome" if mode == "exam"
+            else "predict, then we run it"}[q.type]
     io.say(f"\n── Question {index + 1}/{total} · {q.id} · {kind} · {domain.exam} "
            f"{domain.name} · difficulty {q.difficulty}")
     io.say(q.prompt.rstrip())

@@ -9,7 +9,8 @@ feedback.
         `letters`: "a,c" or {"a","c"} in display order. For a predict question, run
         `observe.run_scenario(session.current.question)` first (in a worker: it takes up
         to 15 s) and pass the Observation: it is graded against what happened and the
-        evidence comes back in the Feedback. Stores the answer and the FSRS card.
+        evidence comes back in the Feedback; without one it is graded on the documented
+        answer. Stores the answer and the FSRS card.
         Seconds default to the time since the question was shown (session clock).
     .skip() / .next() -> Presented | None    move on (after feedback, call next())
     .done, .summary() -> {"answered", "correct", "skipped"}
