@@ -133,6 +133,17 @@ def test_exam_date_and_empty_review(tutor_home: Path) -> None:
     assert bad.returncode == 2 and "not a date" in bad.stderr
 
 
+def test_list_shows_banks_topics_and_domains() -> None:
+    listing = subprocess.run([sys.executable, "-m", "tutor", "quiz", "list", "--json"],
+                             capture_output=True, text=True, timeout=60, check=True,
+                             env=os.environ | {"TUTOR_QUIZZES_DIR": str(GOOD)})
+    report = json.loads(listing.stdout)
+    assert [(b["id"], b["questions"]) for b in report["banks"]] == [("good-predict", 1),
+                                                                     ("good", 6)]
+    assert report["topics"]["dlq"] == 2 and report["patterns"]["retry-dlq"] == 1
+    assert report["domains"]["saa-resilient"] == 2
+
+
 @pytest.mark.localstack
 def test_predict_question_runs_the_scenario(localstack: Endpoint, tutor_home: Path) -> None:
     quiz = Driver("--endpoint", localstack.url, "quiz", "--bank", "good-predict", "--json")

@@ -41,6 +41,9 @@ def register(sub: Any) -> None:
     stats = actions.add_parser("stats", help="answers, accuracy per domain and tag, due cards")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(handler=_stats)
+    listing = actions.add_parser("list", help="banks, topics and patterns, with counts")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_list)
 
 
 class _Io:
@@ -311,4 +314,36 @@ def _stats(args: argparse.Namespace) -> int:
             when = datetime.fromtimestamp(exam["started_at"], UTC)
             print(f"Exam {exam['exam']} on {when:%Y-%m-%d}: {exam['scaled_score']} "
                   + ("pass" if exam["passed"] else "fail"))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from tutor.engine.quiz.taxonomy import DOMAINS, PATTERNS, TAGS
+
+    banks = _banks()
+    questions = [q for b in banks for q in b.questions]
+    tags = Counter(t for q in questions for t in q.tags)
+    patterns = Counter(p for q in questions for p in q.patterns)
+    domains = Counter(q.domain for q in questions)
+    report = {
+        "banks": [{"id": b.id, "title": b.title, "questions": len(b.questions)}
+                  for b in banks],
+        "topics": {t: tags[t] for t in dict.fromkeys(TAGS)},
+        "patterns": {p: patterns[p] for p in PATTERNS},
+        "domains": {d: domains[d] for d in DOMAINS},
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print("Banks (--bank):")
+    for b in report["banks"]:
+        print(f"  {b['id']:<28} {b['questions']:>3}  {b['title']}")
+    print("\nTopics (--topic): " + ", ".join(f"{t} ({n})" for t, n in report["topics"].items()))
+    print("\nPatterns (--pattern): "
+          + ", ".join(f"{p} ({n})" for p, n in report["patterns"].items()))
+    print("\nExam domains (--exam):")
+    for d, n in report["domains"].items():
+        print(f"  {DOMAINS[d].exam} {DOMAINS[d].name:<40} {n:>3} questions")
     return 0
