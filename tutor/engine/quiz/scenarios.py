@@ -301,3 +301,28 @@ def message_size(run: Run, *, kib: int = 300) -> str:
     code = run.error_code(lambda: run.sqs.send_message(QueueUrl=url, MessageBody="x" * (
         kib * 1024)), f"SendMessage(body of {kib} KiB)")
     return f"rejected:{code}" if code else "accepted"
+
+
+@scenario
+def receive_limits(run: Run, *, max_messages: int = 10, wait: int = 0) -> str:
+    url = run.queue("inbox")
+    _send(run, url, "job-1")
+    code = run.error_code(lambda: run.sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait),
+        f"ReceiveMessage(MaxNumberOfMessages={max_messages}, WaitTimeSeconds={wait})")
+    return f"rejected:{code}" if code else "accepted"
+
+
+@scenario
+def receive_visibility_override(run: Run, *, queue_timeout: int = 30,
+                                receive_timeout: int = 1, wait: int = 5) -> str:
+    url = run.queue("work", VisibilityTimeout=queue_timeout)
+    _send(run, url, "job-1")
+    run.receive(url, label="ReceiveMessage (consumer 1, no delete)",
+                VisibilityTimeout=receive_timeout)
+    began = time.monotonic()
+    again = run.receive(url, label="ReceiveMessage (consumer 2)", WaitTimeSeconds=wait)
+    took = time.monotonic() - began
+    if not again:
+        return "not-redelivered"
+    return "redelivered-early" if took < queue_timeout / 2 else "redelivered-late"
