@@ -44,6 +44,11 @@ def load_banks(directory: Path) -> list[Bank]:
     return banks
 
 
+def read_banks(directory: Path) -> tuple[list[Bank], list[str]]:
+    """The banks that are valid on their own, and every problem (for tools that go on)."""
+    return _load(directory)
+
+
 def all_questions(banks: list[Bank]) -> dict[str, tuple[Bank, Question]]:
     return {q.id: (b, q) for b in banks for q in b.questions}
 
