@@ -60,7 +60,9 @@ def test_doctor_on_a_healthy_setup(localstack: Endpoint) -> None:
     failed = [p for p in report["probes"] if not p["ok"]]
     assert result.returncode == 0, failed
     names = {p["name"] for p in report["probes"]}
-    assert {"python", "packages", "endpoint", "service sqs", "service lambda"} <= names
+    assert {"python", "packages", "endpoint", "service sqs", "service lambda", "lambda"} <= names
+    lam = next(p for p in report["probes"] if p["name"] == "lambda")
+    assert lam["ok"], lam
     endpoint = next(p for p in report["probes"] if p["name"] == "endpoint")
     assert "--endpoint" in endpoint["detail"]
 

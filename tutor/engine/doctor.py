@@ -102,12 +102,13 @@ def check_endpoint(report: Report, endpoint: Endpoint | None,
 
 
 def find_lambda_probe() -> Callable[[Endpoint], tuple[bool, str]] | None:
+    """The executor's probe: create, invoke and delete a trivial function."""
     if importlib.util.find_spec("tutor.cloud.lambda_executor") is None:
         return None
-    from tutor.cloud import lambda_executor
+    # Import the submodule itself: importing it rebinds the package attribute `probe`.
+    from tutor.cloud.lambda_executor.probe import run
 
-    found = getattr(lambda_executor, "probe", None)
-    return found if callable(found) else None
+    return lambda endpoint: run(endpoint, 20.0)
 
 
 def run(endpoint: Endpoint | None, store_warning: str | None = None) -> Report:
