@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -47,3 +48,92 @@ def test_lab07_selftest(localstack, tmp_path: Path) -> None:
     # The scenario stopped the scaler and every consumer: nothing survives it.
     assert _workers(tmp_path) == []
     assert seconds < 120
+
+
+STEP_POLICY = """min_consumers: 1
+max_consumers: 4
+scale_out_cooldown: 2
+scale_in_cooldown: 5
+step_scaling:
+  scale_out:
+    alarm: lab07-backlog-high
+    steps:
+      - {lower: 0, upper: 200, change: 1}
+      - {lower: 200, upper: null, change: 3}
+  scale_in:
+    alarm: lab07-backlog-low
+    change: -3
+"""
+
+
+@pytest.mark.localstack
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_lab07_step_scaling_policy_passes_too(localstack, tmp_path: Path) -> None:
+    """Option (a), alarms and step scaling, also satisfies the burst checks."""
+    from tutor.engine.labs.namespace import Namespace
+    from tutor.engine.labs.runner import run_checks
+    from tutor.engine.labs.solution import apply_solution
+    from tutor.engine.labs.workspace import reset_workspace
+
+    lab = load_lab(LAB)
+    workspace = reset_workspace(lab, tmp_path)
+    try:
+        apply_solution(lab, localstack, workspace)
+        (workspace / "scaling.yaml").write_text(STEP_POLICY)
+        report = run_checks(lab, localstack, workspace, steps=["policy", "burst"])
+        for step in report.steps:
+            for check in step.checks:
+                print(f"  {check.id}: {check.message}")
+        assert report.passed, [(s.step_id, s.note, [c.message for c in s.checks if not c.passed])
+                               for s in report.steps]
+        assert _workers(tmp_path) == []
+    finally:
+        Namespace(lab.prefix, localstack).delete()
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(120)
+def test_lab07_workers_exit_when_the_scaler_is_killed(localstack, tmp_path: Path) -> None:
+    """SIGKILL on the scaler alone (no chance to clean up): its workers still go away."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tutor.engine.labs.namespace import Namespace
+    from tutor.engine.labs.scenario import ScenarioRunner
+    from tutor.engine.labs.solution import apply_solution
+    from tutor.engine.labs.workspace import reset_workspace
+
+    lab = load_lab(LAB)
+    workspace = reset_workspace(lab, tmp_path)
+    proc = None
+    try:
+        apply_solution(lab, localstack, workspace)
+        env = ScenarioRunner(lab.id, lab.prefix, localstack, workspace).env()
+        proc = subprocess.Popen([sys.executable, "scaler.py", "--duration", "60"], cwd=workspace,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        log = workspace / "scaling-log.jsonl"
+        deadline = time.monotonic() + 20
+        started: list[int] = []
+        while time.monotonic() < deadline and not started:
+            time.sleep(0.3)
+            if log.exists():
+                started = [json.loads(line)["pid"] for line in log.read_text().splitlines()
+                           if '"consumer_start"' in line]
+        assert started, "the scaler started no consumer"
+        time.sleep(1.5)  # the worker is in its receive loop
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and _workers(tmp_path):
+            time.sleep(0.3)
+        assert _workers(tmp_path) == []
+    finally:
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        Namespace(lab.prefix, localstack).delete()

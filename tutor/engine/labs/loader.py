@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from tutor.engine.labs.model import (
     Step,
 )
 from tutor.errors import TutorError
+
+_LAB_DIR = re.compile(r"^\d\d-")  # a course folder; fixtures may be named otherwise
 
 # Field names per level, for "did you mean" on unknown fields.
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -138,7 +141,9 @@ def _pydantic_problems(file: Path, raw: Any, exc: ValidationError) -> list[str]:
                             f"`{loc[-1]}:`")
         else:
             msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{file}: {where or 'top level'}: {msg} (got {err.get('input')!r})")
+            value = err.get("input")
+            got = "" if isinstance(value, dict | list) else f" (got {value!r:.60})"
+            problems.append(f"{file}: {where or 'top level'}: {msg}{got}")
     return problems
 
 
@@ -183,7 +188,7 @@ def _content_problems(lab: Lab) -> list[str]:
     spec, root = lab.spec, lab.path
     file = root / "lab.yaml"
     problems: list[str] = []
-    if root.name != spec.id:
+    if _LAB_DIR.match(root.name) and root.name != spec.id:
         problems.append(f"{file}: field `id`: `{spec.id}` differs from the folder name "
                         f"`{root.name}` — make them equal")
     if not lab.readme.is_file():
@@ -246,6 +251,7 @@ def _content_problems(lab: Lab) -> list[str]:
 
 def load_lab(lab_dir: Path) -> Lab:
     """Read and validate one lab folder; raise LabContentError listing every problem."""
+    lab_dir = lab_dir.resolve()
     file = lab_dir / "lab.yaml"
     try:
         text = file.read_text()
@@ -269,7 +275,7 @@ def load_lab(lab_dir: Path) -> Lab:
         raise LabContentError(_pydantic_problems(file, raw, exc)) from None
     module = _import_checks(lab_dir, spec.id)
     checks, scenarios = _collect(module)
-    lab = Lab(spec, lab_dir.resolve(), checks, scenarios)
+    lab = Lab(spec, lab_dir, checks, scenarios)
     problems = _content_problems(lab)
     if problems:
         raise LabContentError(problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FORMAT_VERSIONS = (1,)
 
@@ -94,15 +94,16 @@ class Step(_Strict):
             raise ValueError("must be lowercase letters, digits and dashes, like `create-dlq`")
         return value
 
-    @model_validator(mode="after")
-    def _unique_checks(self) -> Step:
+    @field_validator("checks")
+    @classmethod
+    def _unique_checks(cls, checks: list[CheckRef]) -> list[CheckRef]:
         seen: set[str] = set()
-        for ref in self.checks:
+        for ref in checks:
             if ref.id in seen:
                 raise ValueError(f"check id `{ref.id}` is used twice in this step; "
                                  "give each check its own id")
             seen.add(ref.id)
-        return self
+        return checks
 
     @property
     def max_score(self) -> float:
@@ -146,14 +147,15 @@ class LabSpec(_Strict):
                              "like `04-retry-dlq`")
         return value
 
-    @model_validator(mode="after")
-    def _unique_steps(self) -> LabSpec:
+    @field_validator("steps")
+    @classmethod
+    def _unique_steps(cls, steps: list[Step]) -> list[Step]:
         seen: set[str] = set()
-        for step in self.steps:
+        for step in steps:
             if step.id in seen:
                 raise ValueError(f"step id `{step.id}` is used twice; step ids must be unique")
             seen.add(step.id)
-        return self
+        return steps
 
     @property
     def number(self) -> str:
