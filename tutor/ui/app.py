@@ -1,4 +1,5 @@
-"""The Textual app: a thin shell that owns the connection worker and the screens."""
+"""The Textual app: a thin shell that owns the connection worker, the course and the
+one path by which errors reach the learner."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from textual.binding import Binding
 from textual.message import Message
 
 from tutor.cloud.connection import ConnectionMonitor, ConnectionState
+from tutor.cloud.endpoint import Endpoint
 from tutor.engine import catalog
+from tutor.errors import TutorError
+from tutor.ui.course import Course
+from tutor.ui.dialogs.error import ErrorDialog
+from tutor.ui.failures import as_tutor_error
+from tutor.ui.screens.help import HelpScreen
 from tutor.ui.screens.home import HomeScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
@@ -20,7 +27,7 @@ class TutorApp(App[None]):
     TITLE = "SQS Patterns Tutor"
     SUB_TITLE = "hands-on labs and exam drills"
     CSS_PATH = "app.tcss"
-    BINDINGS = [Binding("q", "quit", "Quit")]
+    BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "help", "Help")]
 
     class ConnectionChanged(Message):
         def __init__(self, state: ConnectionState) -> None:
@@ -29,10 +36,11 @@ class TutorApp(App[None]):
 
     def __init__(self, *, labs_dir: Path, quizzes_dir: Path, endpoint: str | None = None,
                  connect: bool = True, startup_warning: str | None = None,
+                 store_path: Path | None = None,
                  monitor_factory: Callable[..., ConnectionMonitor] = ConnectionMonitor) -> None:
         super().__init__()
-        self.labs_dir = labs_dir
-        self.quizzes_dir = quizzes_dir
+        self.course = Course(labs_dir, quizzes_dir, store_path)
+        self.labs_dir, self.quizzes_dir = labs_dir, quizzes_dir
         self.endpoint_arg = endpoint
         self.connect = connect
         self.startup_warning = startup_warning
@@ -55,7 +63,7 @@ class TutorApp(App[None]):
     @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
     def watch_connection(self) -> None:
         def changed(state: ConnectionState) -> None:
-            self.call_from_thread(self.post_message, self.ConnectionChanged(state))
+            self.post_message(self.ConnectionChanged(state))
 
         self.monitor = self._monitor_factory(self.endpoint_arg, changed)
         self.monitor.run()
@@ -65,21 +73,29 @@ class TutorApp(App[None]):
         for bar in self.screen.query(ConnectionBar):
             bar.state = message.state
         if message.state.phase in {"failed", "lost"} and message.state.fix:
-            self.notify(f"{message.state.detail} — {message.state.fix}",
-                        title="LocalStack", severity="error", timeout=15)
+            self.show_error(TutorError(message.state.detail, "LocalStack", message.state.fix))
 
-    def on_screen_resume(self) -> None:
-        for bar in self.screen.query(ConnectionBar):
-            bar.state = self.connection
+    def endpoint(self) -> Endpoint:
+        """The LocalStack to use now; a TutorError while it boots or after it was lost."""
+        state = self.connection
+        if state.phase == "ready" and state.endpoint is not None:
+            return state.endpoint
+        raise TutorError(f"LocalStack is not ready ({state.phase}: {state.detail})",
+                         "LocalStack not ready",
+                         state.fix or "wait for the bar at the bottom to say READY")
 
-    def action_refresh_catalog(self) -> None:
-        screen = self.screen
-        if isinstance(screen, HomeScreen):
-            screen.fill(catalog.labs(self.labs_dir), catalog.banks(self.quizzes_dir))
+    def show_error(self, error: BaseException, *, blocking: bool = False) -> None:
+        """The one way errors reach the learner: a toast if transient, else a dialog."""
+        problem = as_tutor_error(error)
+        if blocking:
+            self.push_screen(ErrorDialog(problem))
+        else:
+            self.notify(problem.one_line(), title=problem.title, severity="error",
+                        timeout=12, markup=False)
 
-    def on_home_screen_opened(self, message: HomeScreen.Opened) -> None:
-        self.notify(f"{message.entry.title}: open it with `tutor {message.kind} ...` for now",
-                    title=message.kind.title())
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def on_unmount(self) -> None:
         # The connection worker must return before asyncio shuts its thread pool down.
@@ -89,14 +105,16 @@ class TutorApp(App[None]):
     def shutdown_connection(self, wait: bool = False) -> None:
         if self.monitor is not None:
             self.monitor.close(wait=wait)
+        self.course.close()
 
 
 def make_app(*, labs_dir: Path | None = None, quizzes_dir: Path | None = None,
              endpoint: str | None = None, connect: bool = True,
-             startup_warning: str | None = None) -> TutorApp:
+             startup_warning: str | None = None, store_path: Path | None = None) -> TutorApp:
     """The app as the CLI and the tests build it, with every path injectable."""
     from tutor import locations
 
     return TutorApp(labs_dir=labs_dir or locations.labs_dir(),
                     quizzes_dir=quizzes_dir or locations.quizzes_dir(),
-                    endpoint=endpoint, connect=connect, startup_warning=startup_warning)
+                    endpoint=endpoint, connect=connect, startup_warning=startup_warning,
+                    store_path=store_path)

@@ -1,37 +1,46 @@
-"""The home screen: labs and quiz banks found on disk, and the connection state."""
+"""The home screen: labs and quiz banks with the learner's progress, and the connection."""
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from tutor.engine.catalog import Entry
+from tutor.ui.dialogs.quiz_chooser import QuizChoice, QuizChooser
+from tutor.ui.progress_summary import BankFigures
+from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(TutorScreen):
     BINDINGS = [
         Binding("l", "focus_labs", "Labs"),
         Binding("b", "focus_banks", "Quiz banks"),
         Binding("r", "refresh", "Refresh"),
     ]
+    BLOCKING_GROUPS = frozenset({"quiz"})
 
-    class Opened(Message):
-        """The learner chose a lab or a quiz bank."""
-
-        def __init__(self, kind: str, entry: Entry) -> None:
+    class ProgressLoaded(Message):
+        def __init__(self, labs: dict[str, str], banks: dict[str, BankFigures]) -> None:
             super().__init__()
-            self.kind = kind
-            self.entry = entry
+            self.labs = labs
+            self.banks = banks
+
+    class QuizReady(Message):
+        def __init__(self, session: object, title: str) -> None:
+            super().__init__()
+            self.session = session
+            self.title = title
 
     def __init__(self, labs: list[Entry], banks: list[Entry]) -> None:
         super().__init__()
         self.labs = labs
         self.banks = banks
+        self.figures: dict[str, BankFigures] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -48,11 +57,21 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         labs = self.query_one("#labs", DataTable)
-        labs.add_columns("#", "Lab", "Pattern")
+        labs.add_column("#", key="number")
+        labs.add_column("Lab", key="title")
+        labs.add_column("Pattern", key="pattern")
+        labs.add_column("Progress", key="progress")
         banks = self.query_one("#banks", DataTable)
-        banks.add_columns("Bank", "Questions")
+        banks.add_column("Bank", key="title")
+        banks.add_column("Questions", key="count")
+        banks.add_column("Accuracy", key="accuracy")
+        banks.add_column("Due", key="due")
         self.fill(self.labs, self.banks)
         labs.focus()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.load_progress()
 
     def fill(self, labs: list[Entry], banks: list[Entry]) -> None:
         self.labs, self.banks = labs, banks
@@ -61,27 +80,71 @@ class HomeScreen(Screen[None]):
         for entry in labs:
             number = entry.path.name.split("-", 1)[0]
             title = entry.title if not entry.problem else f"⚠ {entry.problem}"
-            lab_table.add_row(number, title, entry.summary, key=entry.id)
+            lab_table.add_row(number, title, entry.summary, "…", key=entry.id)
         bank_table = self.query_one("#banks", DataTable)
         bank_table.clear()
         for entry in banks:
             title = entry.title if not entry.problem else f"⚠ {entry.problem}"
-            bank_table.add_row(title, entry.summary, key=entry.id)
+            bank_table.add_row(title, entry.summary, "…", "…", key=entry.id)
         self.query_one("#labs-title", Label).update(
             f"Labs ({len(labs)})" if labs else "Labs (none found in labs/)")
         self.query_one("#banks-title", Label).update(
             f"Quiz banks ({len(banks)})" if banks else "Quiz banks (none found in quizzes/)")
 
+    @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
+    def load_progress(self) -> None:
+        from tutor.ui.progress_summary import bank_figures, lab_line
+
+        store = self.course.store()
+        labs = {e.id: lab_line(store, e) for e in self.labs if not e.problem}
+        self.post_message(self.ProgressLoaded(labs, {}))  # even if a bank turns out invalid
+        self.post_message(self.ProgressLoaded({}, bank_figures(store, self.course.banks())))
+
+    def on_home_screen_progress_loaded(self, message: ProgressLoaded) -> None:
+        lab_table = self.query_one("#labs", DataTable)
+        for lab_id, line in message.labs.items():
+            if lab_id in lab_table.rows:
+                lab_table.update_cell(lab_id, "progress", line)
+        bank_table = self.query_one("#banks", DataTable)
+        self.figures.update(message.banks)
+        for bank_id, figures in message.banks.items():
+            if bank_id in bank_table.rows:
+                bank_table.update_cell(bank_id, "accuracy", figures.accuracy)
+                bank_table.update_cell(bank_id, "due", str(figures.due))
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value
-        if event.data_table.id == "labs":
-            entries, kind = self.labs, "lab"
+        entries = self.labs if event.data_table.id == "labs" else self.banks
+        entry = next((e for e in entries if e.id == key), None)
+        if entry is None:
+            return
+        if entry.problem:
+            self.notify(entry.problem, title="Cannot open", severity="error", markup=False)
+        elif event.data_table.id == "labs":
+            from tutor.ui.screens.lab import LabScreen
+
+            self.app.push_screen(LabScreen(entry))
         else:
-            entries, kind = self.banks, "bank"
-        for entry in entries:
-            if entry.id == key:
-                self.post_message(self.Opened(kind, entry))
-                return
+            due = sum(f.due for f in self.figures.values())
+            self.app.push_screen(QuizChooser(entry, due), self.start_quiz)
+
+    @work(thread=True, exclusive=True, group="quiz", exit_on_error=False)
+    def start_quiz(self, choice: QuizChoice | None) -> None:
+        from tutor.ui.quiz_launch import build_session
+
+        if choice is not None:
+            session, title = build_session(choice, self.course)
+            self.post_message(self.QuizReady(session, title))
+
+    def on_home_screen_quiz_ready(self, message: QuizReady) -> None:
+        from tutor.engine.quiz.sessions import ExamSession
+        from tutor.ui.screens.exam import ExamScreen
+        from tutor.ui.screens.practice import PracticeScreen
+
+        if isinstance(message.session, ExamSession):
+            self.app.push_screen(ExamScreen(message.session))
+        else:
+            self.app.push_screen(PracticeScreen(message.session, message.title))  # type: ignore[arg-type]
 
     def action_focus_labs(self) -> None:
         self.query_one("#labs", DataTable).focus()
@@ -90,4 +153,8 @@ class HomeScreen(Screen[None]):
         self.query_one("#banks", DataTable).focus()
 
     def action_refresh(self) -> None:
-        self.app.call_later(self.app.action_refresh_catalog)  # type: ignore[attr-defined]
+        from tutor.engine import catalog
+
+        self.course.forget_banks()
+        self.fill(catalog.labs(self.course.labs_dir), catalog.banks(self.course.quizzes_dir))
+        self.load_progress()

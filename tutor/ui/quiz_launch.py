@@ -1,0 +1,31 @@
+"""Building the quiz session a chooser asked for (blocking: reads banks, writes the store)."""
+
+from __future__ import annotations
+
+from tutor.engine.quiz.sessions import ExamSession, PracticeSession, ReviewSession
+from tutor.engine.quiz.taxonomy import EXAMS
+from tutor.errors import TutorError
+from tutor.ui.course import Course
+from tutor.ui.dialogs.quiz_chooser import QuizChoice
+
+Session = PracticeSession | ExamSession
+
+
+def build_session(choice: QuizChoice, course: Course) -> tuple[Session, str]:
+    banks = course.banks()
+    store = course.store()
+    if choice.mode == "exam" and choice.exam:
+        exam = ExamSession.start(banks, store, exam=choice.exam, count=choice.count)
+        return exam, f"{EXAMS[choice.exam].code} practice exam"
+    if choice.mode == "review":
+        review = ReviewSession.due(banks, store, limit=choice.count)
+        if not review.items:
+            raise TutorError("No cards are due for review right now", "Nothing to review",
+                             "practise a bank first; answered questions come back when due")
+        return review, f"Review: {len(review.items)} due cards"
+    if choice.topic:
+        practice = PracticeSession.select(banks, store, topic=choice.topic, count=choice.count)
+        return practice, f"Practice: topic {choice.topic}"
+    practice = PracticeSession.select(banks, store, bank=choice.bank, count=choice.count)
+    title = next((b.title for b in banks if b.id == choice.bank), choice.bank or "all banks")
+    return practice, f"Practice: {title}"

@@ -1,0 +1,83 @@
+"""Keys of every screen, and where the learner's workspace is."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# Help
+
+Your lab files live in **`{workspace}`** — one folder per lab. Open it in your own
+editor; the tutor copies the starter there when you start a lab and checks what you save.
+Progress is kept in `{store}`.
+
+## Everywhere
+| Key | Does |
+| :-- | :-- |
+| `?` | this help |
+| `q` | quit (LocalStack started by the tutor stops with it) |
+| `escape` | back |
+
+## Home
+| Key | Does |
+| :-- | :-- |
+| `enter` | open the lab, or choose a quiz on the bank |
+| `l` / `b` | jump to the labs / the quiz banks |
+| `r` | re-read labs, banks and progress |
+
+## Lab
+| Key | Does |
+| :-- | :-- |
+| `s` | start: copy the starter into your workspace |
+| `c` | check your work against LocalStack (results stream in per step) |
+| `w` | watch: check again whenever you save a file in the workspace |
+| `h` | next hint for the selected step (hints are questions that lead) |
+| `o` | solution: after the step passed, or after its last hint |
+| `r` | reset: restore the starter and delete the lab's cloud resources |
+| `m` | read the lab's narrative (README) |
+| `up` / `down` | select a step |
+
+## Quiz
+| Key | Does |
+| :-- | :-- |
+| `1`-`6` or `a`-`f` | pick an option (toggles in "choose N" questions) |
+| `enter` | submit the answer; then the next question |
+| `s` | skip (practice) |
+
+## Exam
+| Key | Does |
+| :-- | :-- |
+| `n` / `p` | next / previous question |
+| `f` | flag the question for review (pick option f with `6`) |
+| `g` | go to the question selected in the navigator |
+| `ctrl+s` | submit the exam (asks first, listing unanswered and flagged questions) |
+
+Predict-then-observe questions run a small scenario against LocalStack after you
+answer, and grade you on what really happened.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Markdown {
+        width: 90%; height: 90%; border: thick $primary; background: $surface;
+        padding: 0 2; overflow-y: auto;
+    }
+    """
+    BINDINGS = [Binding("escape,question_mark", "close", "Close help")]
+
+    def compose(self) -> ComposeResult:
+        from tutor import locations
+
+        yield Markdown(HELP.format(workspace=locations.workspace_root(),
+                                   store=locations.progress_db()))
+
+    def on_mount(self) -> None:
+        self.query_one(Markdown).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,464 @@
+"""One lab: its brief, its steps and their state, and the learner loop (start, check,
+hint, solution, reset, watch). Every engine call runs in a thread worker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import (
+    Footer,
+    Header,
+    Label,
+    Markdown,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.worker import Worker, get_current_worker
+
+from tutor.engine.catalog import Entry
+from tutor.engine.labs.api import Hint, Lab, LabReport, ResetResult, StepReport
+from tutor.errors import TutorError
+from tutor.ui import lab_text
+from tutor.ui.dialogs.confirm import ConfirmDialog
+from tutor.ui.dialogs.info import InfoDialog
+from tutor.ui.dialogs.solution import SolutionScreen
+from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.step_list import StepList, StepState
+
+WATCH_INTERVAL = 1.0  # seconds between two looks at the workspace
+WATCH_LIMIT = 4 * 3600  # a forgotten watch stops by itself
+
+
+class LabScreen(TutorScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("s", "start", "Start"),
+        Binding("c", "check", "Check"),
+        Binding("h", "hint", "Hint"),
+        Binding("o", "solution", "Solution"),
+        Binding("r", "reset", "Reset"),
+        Binding("w", "watch", "Watch"),
+        Binding("m", "readme", "README"),
+    ]
+    BLOCKING_GROUPS = frozenset({"open"})
+
+    class Loaded(Message):
+        def __init__(self, lab: Lab, state: dict[str, Any], readme: str) -> None:
+            super().__init__()
+            self.lab, self.state, self.readme = lab, state, readme
+
+    class StepChecked(Message):
+        def __init__(self, report: StepReport) -> None:
+            super().__init__()
+            self.report = report
+
+    class Checked(Message):
+        def __init__(self, report: LabReport) -> None:
+            super().__init__()
+            self.report = report
+
+    class Started(Message):
+        def __init__(self, workspace: Path) -> None:
+            super().__init__()
+            self.workspace = workspace
+
+    class NeedsForce(Message):
+        def __init__(self, changed: list[str]) -> None:
+            super().__init__()
+            self.changed = changed
+
+    class HintShown(Message):
+        def __init__(self, hint: Hint) -> None:
+            super().__init__()
+            self.hint = hint
+
+    class SolutionRead(Message):
+        def __init__(self, step_id: str, files: dict[str, str]) -> None:
+            super().__init__()
+            self.step_id, self.files = step_id, files
+
+    class ResetDone(Message):
+        def __init__(self, result: ResetResult) -> None:
+            super().__init__()
+            self.result = result
+
+    class Saved(Message):
+        def __init__(self, files: list[str]) -> None:
+            super().__init__()
+            self.files = files
+
+    def __init__(self, entry: Entry) -> None:
+        super().__init__()
+        self.entry = entry
+        self.lab: Lab | None = None
+        self.workspace: Path | None = None
+        self.started = False
+        self.reports: dict[str, StepReport] = {}
+        self.details: dict[str, dict[str, Any]] = {}  # last results from earlier sessions
+        self.hints: dict[str, int] = {}  # hints shown per step
+        self.passed: set[str] = set()
+        self.checking = False
+        self.watching = False
+        self.last_score = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Loading lab {self.entry.id} …", id="lab-status", markup=False)
+        with Horizontal(id="lab-body"):
+            with Vertical(id="lab-steps", classes="pane"):
+                yield Label("Steps", classes="pane-title")
+            with TabbedContent(id="lab-tabs"):
+                with TabPane("Step", id="tab-step"), VerticalScroll():
+                    yield Markdown("", id="step-detail")
+                with TabPane("Overview", id="tab-overview"), VerticalScroll():
+                    yield Markdown("", id="overview")
+                with TabPane("README", id="tab-readme"), VerticalScroll():
+                    yield Markdown("", id="readme")
+        yield ConnectionBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.entry.title
+        self.load()
+
+    # --- loading ---------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def load(self) -> None:
+        from tutor.engine.labs.api import lab_status
+
+        lab = self.course.lab(self.entry.id)
+        store = self.course.store()
+        state = lab_status(lab, store)
+        state["latest"] = {k: v.detail for k, v in store.latest_steps(lab.id).items()}
+        readme = lab.readme.read_text(encoding="utf-8", errors="replace") \
+            if lab.readme.is_file() else "*This lab has no README.*"
+        self.post_message(self.Loaded(lab, state, readme))
+
+    def on_lab_screen_loaded(self, message: Loaded) -> None:
+        lab, state = message.lab, message.state
+        self.lab = lab
+        self.workspace = Path(state["workspace"])
+        self.started = state["started"] and self.workspace.is_dir()
+        steps = StepList([(s.id, s.title) for s in lab.spec.steps], id="steps")
+        self.query_one("#lab-steps").mount(steps)
+        for step in state["steps"]:
+            self.hints[step["id"]] = step["hints_shown"]
+            if step["passed"]:
+                self.passed.add(step["id"])
+            detail = state["latest"].get(step["id"])
+            if detail is not None and step["score"] is not None:
+                self.details[step["id"]] = detail
+                steps.set_state(step["id"], StepState.of(detail.get("status", "failed"),
+                                                         step["score"], step["max_score"]))
+        self.query_one("#overview", Markdown).update(lab_text.overview(lab))
+        self.query_one("#readme", Markdown).update(message.readme)
+        steps.focus()
+        self.show_status()
+        self.show_step()
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        if worker.group == "open":
+            self.app.pop_screen()
+        elif worker.group == "check":
+            self.checking = False
+            self.restore_states()
+        elif worker.group == "watch":
+            self.watching = False
+        self.show_status()
+
+    # --- what is shown -----------------------------------------------------------------
+
+    def show_status(self) -> None:
+        if self.lab is None:
+            return
+        if self.started:
+            where = f"Workspace: {self.workspace} — open it in your editor"
+        else:
+            where = f"Not started — press s to copy the starter into {self.workspace}"
+        parts = [where, "watching" if self.watching else "watch off"]
+        if self.checking:
+            parts.append("checking …")
+        elif self.last_score:
+            parts.append(self.last_score)
+        self.query_one("#lab-status", Static).update(" · ".join(parts))
+
+    @property
+    def step_list(self) -> StepList:
+        return self.query_one("#steps", StepList)
+
+    @property
+    def selected(self) -> str | None:
+        return self.step_list.selected_step if self.lab else None
+
+    def show_step(self) -> None:
+        step_id = self.selected
+        if self.lab is None or step_id is None:
+            return
+        index = [s.id for s in self.lab.spec.steps].index(step_id)
+        brief = lab_text.step_brief(index, self.lab.step(step_id), self.hints.get(step_id, 0),
+                                    self.reports.get(step_id), self.details.get(step_id))
+        self.query_one("#step-detail", Markdown).update(brief)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show_step()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one(TabbedContent).active = "tab-step"
+
+    def restore_states(self) -> None:
+        if self.lab is None:
+            return
+        for step in self.lab.spec.steps:
+            if self.step_list.states[step.id].status == "checking":
+                report = self.reports.get(step.id)
+                self.step_list.set_state(step.id, StepState.of(
+                    report.status, report.score, report.max_score) if report
+                    else StepState("not checked"))
+
+    # --- start -------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        if self.lab is not None:
+            self.start(force=False)
+
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False)
+    def start(self, force: bool) -> None:
+        from tutor.engine.labs.api import changed_files, start_lab
+
+        assert self.lab is not None
+        if not force:
+            changed = changed_files(self.lab)
+            if self.workspace and self.workspace.is_dir() and changed:
+                self.post_message(self.NeedsForce(changed))
+                return
+        self.post_message(self.Started(start_lab(self.lab, force=force,
+                                                 store=self.course.store())))
+
+    def on_lab_screen_needs_force(self, message: NeedsForce) -> None:
+        shown = "\n".join(f"  {name}" for name in message.changed[:8])
+        more = f"\n  … and {len(message.changed) - 8} more" if len(message.changed) > 8 else ""
+        self.app.push_screen(ConfirmDialog(
+            "Start over?",
+            f"Your workspace {self.workspace} already has your work:\n{shown}{more}\n\n"
+            f"Starting over copies a fresh starter; your folder is kept as "
+            f"{self.workspace.name if self.workspace else ''}.bak.",
+            "Start over", "Keep my work", danger=True),
+            lambda yes: self.start(force=True) if yes else None)
+
+    def on_lab_screen_started(self, message: Started) -> None:
+        self.started = True
+        self.workspace = message.workspace
+        self.notify(f"Starter copied to {message.workspace} — open it in your editor",
+                    title="Lab started", markup=False)
+        self.show_status()
+
+    # --- check -------------------------------------------------------------------------
+
+    def action_check(self) -> None:
+        if self.lab is None or self.checking:
+            return
+        try:
+            endpoint = self.tutor.endpoint()
+        except TutorError as exc:
+            self.tutor.show_error(exc)
+            return
+        self.checking = True
+        for step in self.lab.spec.steps:
+            self.step_list.set_state(step.id, StepState("checking"))
+        self.show_status()
+        self.run_check(endpoint)
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def run_check(self, endpoint: Any) -> None:
+        from tutor.engine.labs.api import run_checks
+
+        assert self.lab is not None
+        report = run_checks(self.lab, endpoint, store=self.course.store(),
+                            on_result=lambda r: self.post_message(self.StepChecked(r)))
+        self.post_message(self.Checked(report))
+
+    def on_lab_screen_step_checked(self, message: StepChecked) -> None:
+        report = message.report
+        self.reports[report.step_id] = report
+        if report.passed:
+            self.passed.add(report.step_id)
+        self.step_list.set_state(report.step_id, StepState.of(report.status, report.score,
+                                                              report.max_score))
+        if report.step_id == self.selected:
+            self.show_step()
+
+    def on_lab_screen_checked(self, message: Checked) -> None:
+        report = message.report
+        self.checking = False
+        self.restore_states()
+        passed = sum(1 for s in report.steps if s.passed)
+        self.last_score = (f"last check {time.strftime('%H:%M:%S')}: {report.score:g}/"
+                           f"{report.max_score:g} points, {passed}/{len(report.steps)} steps")
+        self.notify(self.last_score, title="Lab complete!" if report.passed else "Checked",
+                    severity="information" if report.passed else "warning")
+        self.show_status()
+        self.show_step()
+
+    # --- hints and solution --------------------------------------------------------------
+
+    def action_hint(self) -> None:
+        if self.lab is not None and self.selected:
+            self.hint(self.selected)
+
+    @work(thread=True, exclusive=True, group="hint", exit_on_error=False)
+    def hint(self, step_id: str) -> None:
+        from tutor.engine.labs.api import next_hint
+
+        assert self.lab is not None
+        self.post_message(self.HintShown(next_hint(self.lab, step_id, self.course.store())))
+
+    def on_lab_screen_hint_shown(self, message: HintShown) -> None:
+        hint = message.hint
+        self.hints[hint.step_id] = max(self.hints.get(hint.step_id, 0), hint.index + 1)
+        self.query_one(TabbedContent).active = "tab-step"
+        self.notify(hint.text, title=f"Hint {hint.index + 1} of {hint.total}", timeout=15,
+                    markup=False)
+        self.show_step()
+
+    def action_solution(self) -> None:
+        step_id = self.selected
+        if self.lab is None or step_id is None:
+            return
+        total = len(self.lab.step(step_id).hints)
+        seen = self.hints.get(step_id, 0)
+        if step_id not in self.passed and seen < total:
+            self.notify(f"The solution opens once this step passed, or after its last hint "
+                        f"(you have seen {seen} of {total}: press h)", title="Not yet",
+                        severity="warning")
+            return
+        self.app.push_screen(ConfirmDialog(
+            "Show the solution?", f"Show the reference solution of step "
+            f"`{step_id}`? It is recorded as seen.", "Show it", "Not now"),
+            lambda yes: self.solution(step_id) if yes else None)
+
+    @work(thread=True, exclusive=True, group="solution", exit_on_error=False)
+    def solution(self, step_id: str) -> None:
+        from tutor.engine.labs.api import reveal_solution
+
+        assert self.lab is not None
+        files = reveal_solution(self.lab, self.course.store(), step_id)
+        self.post_message(self.SolutionRead(step_id, files))
+
+    def on_lab_screen_solution_read(self, message: SolutionRead) -> None:
+        self.app.push_screen(SolutionScreen(f"Solution of step {message.step_id}",
+                                            message.files))
+
+    # --- reset -------------------------------------------------------------------------
+
+    def action_reset(self) -> None:
+        if self.lab is None:
+            return
+        try:
+            endpoint = self.tutor.endpoint()
+        except TutorError as exc:
+            self.tutor.show_error(exc)
+            return
+        self.app.push_screen(ConfirmDialog(
+            "Reset the lab?",
+            f"This restores the pristine starter in {self.workspace} (your files are kept "
+            f"once as {self.lab.id}.bak) and deletes every LocalStack resource named "
+            f"{self.lab.prefix}*.", "Reset", "Cancel", danger=True),
+            lambda yes: self.reset(endpoint) if yes else None)
+
+    @work(thread=True, exclusive=True, group="reset", exit_on_error=False)
+    def reset(self, endpoint: Any) -> None:
+        from tutor.engine.labs.api import reset_lab
+
+        assert self.lab is not None
+        self.post_message(self.ResetDone(reset_lab(self.lab, endpoint, self.course.store())))
+
+    def on_lab_screen_reset_done(self, message: ResetDone) -> None:
+        result = message.result
+        lines = [f"The starter is back in `{result.workspace}`.", ""]
+        deleted = {kind: names for kind, names in result.deleted.items() if names}
+        if deleted:
+            lines += ["**Deleted from LocalStack:**", ""]
+            lines += [f"- {kind}: {', '.join(names)}" for kind, names in deleted.items()]
+        else:
+            lines.append("Nothing to delete in LocalStack: the lab had no resources.")
+        left = {kind: names for kind, names in result.left.items() if names}
+        if left or result.errors:
+            lines += ["", "**Left behind:**", ""]
+            lines += [f"- {kind}: {', '.join(names)}" for kind, names in left.items()]
+            lines += [f"- {error}" for error in result.errors]
+        self.started = True
+        self.workspace = result.workspace
+        self.reports.clear()
+        self.details.clear()
+        self.passed.clear()
+        self.last_score = ""
+        if self.lab is not None:
+            for step in self.lab.spec.steps:
+                self.step_list.set_state(step.id, StepState("not checked"))
+        self.show_status()
+        self.show_step()
+        self.app.push_screen(InfoDialog("Lab reset", "\n".join(lines)))
+
+    # --- watch -------------------------------------------------------------------------
+
+    def action_watch(self) -> None:
+        if self.lab is None:
+            return
+        if self.watching:
+            self.watching = False
+            self.workers.cancel_group(self, "watch")
+            self.notify("Watch mode off", title="Watch")
+        elif not self.started:
+            self.notify("Start the lab first (s)", title="Watch", severity="warning")
+        else:
+            self.watching = True
+            self.watch_workspace(self.workspace)
+            self.notify("Checking again whenever you save a file in the workspace",
+                        title="Watch mode on")
+        self.show_status()
+
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
+    def watch_workspace(self, root: Path) -> None:
+        from tutor.ui.workspace_watch import changed, snapshot
+
+        worker = get_current_worker()
+        before = snapshot(root)
+        deadline = time.monotonic() + WATCH_LIMIT
+        while not worker.is_cancelled and time.monotonic() < deadline:
+            time.sleep(WATCH_INTERVAL)
+            if self.checking:  # the checks' own programs write files: look again after
+                before = {}
+                continue
+            after = snapshot(root)
+            files = changed(before, after) if before else []
+            before = after
+            if files and not worker.is_cancelled:
+                self.post_message(self.Saved(files))
+
+    def on_lab_screen_saved(self, message: Saved) -> None:
+        if self.watching and not self.checking:
+            self.notify(", ".join(message.files[:3]), title="Saved: checking again",
+                        markup=False)
+            self.action_check()
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "watch")
+
+    # --- navigation ----------------------------------------------------------------------
+
+    def action_readme(self) -> None:
+        self.query_one(TabbedContent).active = "tab-readme"
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,69 @@
+"""The steps of a lab, each with its state: not checked, checking, passed, partial, failed..."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+
+@dataclass(frozen=True)
+class StepState:
+    status: str  # not checked | checking | passed | partial | failed | skipped | blocked
+    fraction: float = 0.0
+
+    @classmethod
+    def of(cls, status: str, score: float, max_score: float) -> StepState:
+        fraction = score / max_score if max_score else 0.0
+        if status == "failed" and fraction > 0:
+            return cls("partial", fraction)
+        return cls(status, fraction)
+
+    @property
+    def label(self) -> str:
+        return f"partial {self.fraction:.0%}" if self.status == "partial" else self.status
+
+
+_LOOK = {"not checked": ("·", "$text-muted"), "checking": ("◌", "$warning"),
+         "passed": ("✓", "$success"), "partial": ("◐", "$warning"),
+         "failed": ("✗", "$error"), "skipped": ("–", "$text-muted"),
+         "blocked": ("■", "$text-muted")}
+
+
+class StepList(OptionList):
+    """Attributes down: the screen sets titles and states; highlighting posts the usual
+    OptionList.OptionHighlighted message."""
+
+    DEFAULT_CSS = """
+    StepList { height: 1fr; border: none; padding: 0; }
+    """
+
+    def __init__(self, steps: list[tuple[str, str]], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.titles = dict(steps)
+        self.states = {step_id: StepState("not checked") for step_id, _t in steps}
+
+    def on_mount(self) -> None:
+        self.add_options(Option(self._prompt(step_id), id=step_id) for step_id in self.titles)
+        if self.option_count:
+            self.highlighted = 0
+
+    def _prompt(self, step_id: str) -> Content:
+        state = self.states[step_id]
+        icon, colour = _LOOK.get(state.status, ("?", "$text"))
+        number = list(self.titles).index(step_id) + 1
+        return Content.from_markup(
+            f"[{colour}]{icon}[/] {number}. $title\n   [{colour}]{state.label}[/]",
+            title=self.titles[step_id])
+
+    def set_state(self, step_id: str, state: StepState) -> None:
+        if step_id in self.states:
+            self.states[step_id] = state
+            self.replace_option_prompt(step_id, self._prompt(step_id))
+
+    @property
+    def selected_step(self) -> str | None:
+        option = self.highlighted_option
+        return option.id if option is not None else None
