@@ -110,7 +110,8 @@ class TutorRuntimeExecutor(RuntimeExecutor):
 
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
-        self.endpoint = _Endpoint(self.id, container_address=_loopback(), container_port=0)
+        # The runtime listens on loopback whatever address LocalStack's gateway uses.
+        self.endpoint = _Endpoint(self.id, container_address="127.0.0.1", container_port=0)
         self.process: EnvironmentProcess | None = None
         self.env_vars: dict[str, str] = {}
         self.workdir: Path | None = None
@@ -281,7 +282,7 @@ class TutorRuntimeExecutor(RuntimeExecutor):
     # --- addresses --------------------------------------------------------------------
 
     def get_address(self) -> str:
-        return _loopback()
+        return "127.0.0.1"
 
     def get_endpoint_from_executor(self) -> str:
         return _loopback()

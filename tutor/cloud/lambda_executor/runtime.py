@@ -47,7 +47,8 @@ class InitError(Exception):
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Get SIGKILL when LocalStack goes, even by SIGKILL (Linux); never outlive it."""
+    """Never outlive LocalStack: PR_SET_PDEATHSIG on Linux (SIGKILL when it dies, even by
+    SIGKILL), and everywhere a watcher thread that exits once we have been orphaned."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -55,8 +56,17 @@ def die_with_parent(parent_pid: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if parent_pid and os.getppid() != parent_pid:
+    if not parent_pid:
+        return
+    if os.getppid() != parent_pid:
         os._exit(1)  # the parent died before the line above took effect
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def load_handler(spec: str) -> Handler:
