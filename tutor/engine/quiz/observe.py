@@ -118,6 +118,19 @@ class Run:
         self.log(f"{label}({args}) -> {got} after {took:.1f} s")
         return messages
 
+    def wait_visible(self, url: str, limit: float = 5.0) -> float:
+        """Poll until a message of `url` is visible again (bounded); returns the wait."""
+        began = time.monotonic()
+        while time.monotonic() - began < limit and self.elapsed() < TIME_LIMIT:
+            attrs = self.sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            if int(attrs["Attributes"]["ApproximateNumberOfMessages"]) > 0:
+                break
+            time.sleep(0.2)
+        waited = time.monotonic() - began
+        self.log(f"waited {waited:.1f} s for the visibility timeout to expire")
+        return waited
+
     def sleep(self, seconds: float) -> None:
         if self.elapsed() + seconds > TIME_LIMIT:
             raise TutorError(f"scenario would exceed its {TIME_LIMIT:.0f} s budget",
