@@ -28,6 +28,7 @@ ROLE = "arn:aws:iam::000000000000:role/bench"
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
 WARM_RUNS = int(os.environ.get("BENCH_WARM_RUNS", "50"))
 BURST = int(os.environ.get("BENCH_BURST", "500"))
+IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "20"))
 
 TRIVIAL = "def handler(event, context):\n    return {'ok': True}\n"
 CONSUMER = (
@@ -150,6 +151,17 @@ def throughput(endpoint: Endpoint, lam: Any, workdir: Path) -> None:
     # Steady state: from the first batch handled to the last (no mapping start-up).
     span = rows[-1][1] - rows[0][1] if len(rows) > 1 else 0.0
     steady = (done - rows[0][0]) / span if span > 0 else float("nan")
+    # An idle mapping backs off between empty polls: how long until one new message runs?
+    time.sleep(IDLE_SECONDS)
+    sent_at = time.time()
+    sqs.send_message(QueueUrl=url, MessageBody="late")
+    pickup = float("nan")
+    while time.time() < sent_at + 60:
+        lines = record.read_text().splitlines()
+        if len(lines) > batches:
+            pickup = float(lines[-1].split()[1]) - sent_at
+            break
+        time.sleep(0.05)
     lam.delete_event_source_mapping(UUID=esm["UUID"])
     lam.delete_function(FunctionName=name)
     sqs.delete_queue(QueueUrl=url)
@@ -163,6 +175,11 @@ def throughput(endpoint: Endpoint, lam: Any, workdir: Path) -> None:
           f"LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC={interval})")
     print(f"  ratio Lambda / plain consumer: {with_lambda / plain:.2f} overall, "
           f"{steady / plain:.2f} steady")
+    backoff = os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC",
+                             "10 (default)")
+    print(f"one message sent to a mapping idle for {IDLE_SECONDS:.0f} s reached the handler "
+          f"after {_ms(pickup)} (LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC="
+          f"{backoff})")
 
 
 def main() -> int:
