@@ -161,7 +161,8 @@ def _missing_runtime(lab: Lab, step: Step) -> str:
     return ""
 
 
-def _run_step(lab: Lab, step: Step, ctx: CheckContext) -> StepReport:
+def _run_step(lab: Lab, step: Step, ctx: CheckContext,
+              failures: dict[str, Exception]) -> StepReport:
     start = time.monotonic()
     report = StepReport(step.id, step.title, "failed", 0.0, step.max_score)
     why = _missing_runtime(lab, step)
@@ -173,8 +174,12 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext) -> StepReport:
     for name in step.scenarios:
         spec = lab.scenarios[name]
         try:
-            ctx.results[name] = _bounded(lambda spec=spec: spec.fn(ctx), spec.timeout)  # type: ignore[misc]
+            if name in failures:  # an earlier step of this run already saw it fail
+                raise failures[name]
+            if name not in ctx.results:  # a scenario runs once per run, shared by steps
+                ctx.results[name] = _bounded(lambda spec=spec: spec.fn(ctx), spec.timeout)  # type: ignore[misc]
         except Exception as exc:
+            failures[name] = exc
             unreachable = _unreachable(exc, ctx.endpoint)
             if unreachable is not None:
                 raise unreachable from None
@@ -221,6 +226,8 @@ def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
     runner = ScenarioRunner(lab.id, lab.prefix, endpoint, workspace)
     reports: list[StepReport] = []
     blocked_by = ""
+    results: dict[str, dict[str, Any]] = {}  # scenario results, shared by the run's steps
+    failures: dict[str, Exception] = {}
     try:
         for step in lab.spec.steps:
             if steps is not None and step.id not in steps:
@@ -229,8 +236,9 @@ def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
                 report = StepReport(step.id, step.title, "blocked", 0.0, step.max_score,
                                     note=f"not checked until step `{blocked_by}` passes")
             else:
-                ctx = CheckContext(lab.id, lab.prefix, endpoint, workspace, lab.clock, runner)
-                report = _run_step(lab, step, ctx)
+                ctx = CheckContext(lab.id, lab.prefix, endpoint, workspace, lab.clock, runner,
+                                   results=results)
+                report = _run_step(lab, step, ctx, failures)
                 if step.blocker and not report.passed:
                     blocked_by = step.id
             reports.append(report)

@@ -100,6 +100,10 @@ class Program:
         return sum(1 for e in self.events("api")
                    if e.get("op") == "ReceiveMessage" and e.get("n") == 0)
 
+    def commits(self) -> int:
+        """SQLite transactions this program committed."""
+        return len(self.events("db_commit"))
+
     def max_open_connections(self) -> int:
         """The most SQLite connections this program held open at the same time."""
         open_now = best = 0

@@ -63,6 +63,16 @@ if _path:
                 self._tutor_open = True
                 _log({"kind": "db_open", "id": self._tutor_id, "db": str(args[0] if args
                                                                          else "")})
+                conn_id = self._tutor_id
+
+                # Every transaction that commits, however it was written (commit(),
+                # `with conn:`, an explicit COMMIT): SQLite traces each statement it runs.
+                def trace(sql):
+                    head = sql.lstrip()[:6].upper()
+                    if head.startswith(("COMMIT", "END")):
+                        _log({"kind": "db_commit", "id": conn_id})
+
+                self.set_trace_callback(trace)
 
             def close(self):
                 if getattr(self, "_tutor_open", False):
