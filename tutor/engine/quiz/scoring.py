@@ -1,4 +1,4 @@
-"""Grading answers, AWS-style scaled scores, and drawing exam questions to domain weights."""
+"""Grading answers with per-option feedback, AWS-style scaled scores, weighted draws."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from tutor.engine.quiz.model import LETTERS, Question
+from tutor.engine.quiz.model import LETTERS, Bank, Question
 from tutor.engine.quiz.observe import Observation
 from tutor.errors import TutorError
 
@@ -65,6 +67,51 @@ class Graded:
     # set when LocalStack did something the documented answer does not predict
     discrepancy: str | None = None
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OptionFeedback:
+    letter: str
+    text: str
+    why: str
+    correct: bool  # right according to what counted (observation, else documentation)
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class Feedback:
+    question_id: str
+    bank: str
+    correct: bool
+    chosen: list[str]
+    expected: list[str]
+    options: list[OptionFeedback]
+    docs: str
+    observation: Observation | None = None
+    discrepancy: str | None = None
+    rating: str | None = None
+    due: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question_id, "bank": self.bank, "correct": self.correct,
+            "chosen": self.chosen, "expected": self.expected, "docs": self.docs,
+            "options": [{"letter": o.letter, "text": o.text, "why": o.why,
+                         "correct": o.correct, "chosen": o.chosen} for o in self.options],
+            "observation": self.observation.to_dict() if self.observation else None,
+            "discrepancy": self.discrepancy, "rating": self.rating,
+            "due": self.due.isoformat() if self.due else None,
+        }
+
+
+def feedback(bank: Bank, graded: Graded, rating: str | None = None,
+             due: datetime | None = None) -> Feedback:
+    q = graded.question
+    options = [OptionFeedback(LETTERS[i], o.text, o.why, LETTERS[i] in graded.expected,
+                              LETTERS[i] in graded.chosen) for i, o in enumerate(q.options)]
+    return Feedback(q.id, bank.id, graded.correct, sorted(graded.chosen),
+                    sorted(graded.expected), options, q.docs, graded.observation,
+                    graded.discrepancy, rating, due)
 
 
 def parse_answer(text: str, question: Question) -> frozenset[str]:
