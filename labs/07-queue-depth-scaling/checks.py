@@ -156,8 +156,11 @@ def high_alarm(ctx: CheckContext) -> Outcome:
                                           "EvaluationPeriods", "StateValue")}
     if not wrong:
         return passed("", f"`{name}`: " + ", ".join(right), alarm=evidence)
+    dims = ",".join(f"{d['Name']}={d['Value']}" for d in alarm.get("Dimensions", [])) or "none"
+    found = (f"{alarm.get('Namespace')} {alarm.get('MetricName')} (dimensions {dims}), period "
+             f"{alarm.get('Period')} s, {alarm.get('ComparisonOperator')} {threshold:g}")
     return partial(len(right) / (len(right) + len(wrong)),
-                   f"`{name}` to watch " + ", ".join(wrong), "it does not", alarm=evidence)
+                   f"`{name}` to have " + ", ".join(wrong), found, alarm=evidence)
 
 
 # --- step 3: the policy ----------------------------------------------------------------

@@ -137,3 +137,30 @@ def test_lab07_workers_exit_when_the_scaler_is_killed(localstack, tmp_path: Path
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         Namespace(lab.prefix, localstack).delete()
+
+
+@pytest.mark.localstack
+def test_lab07_alarm_on_the_wrong_dimension_gets_partial_credit(localstack, tmp_path: Path
+                                                               ) -> None:
+    from tutor.cloud.clients import client
+    from tutor.engine.labs.namespace import Namespace
+    from tutor.engine.labs.runner import run_checks
+    from tutor.engine.labs.workspace import reset_workspace
+
+    lab = load_lab(LAB)
+    workspace = reset_workspace(lab, tmp_path)
+    try:
+        client("sqs", localstack).create_queue(QueueName="lab07-jobs")
+        client("cloudwatch", localstack).put_metric_alarm(
+            AlarmName="lab07-backlog-high", Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "Queue", "Value": "lab07-jobs"}], Statistic="Maximum",
+            Period=60, EvaluationPeriods=1, Threshold=200,
+            ComparisonOperator="GreaterThanThreshold")
+        report = run_checks(lab, localstack, workspace, steps=["alarm"])
+        check = report.steps[0].checks[0]
+        assert 0 < check.score < check.weight
+        assert "QueueName=lab07-jobs" in check.expected and "period 10 s" in check.expected
+        assert "Queue=lab07-jobs" in check.found
+    finally:
+        Namespace(lab.prefix, localstack).delete()

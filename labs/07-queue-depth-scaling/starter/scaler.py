@@ -221,17 +221,29 @@ def decide(policy: Policy, obs: Observation) -> Decision:
 # --- reading CloudWatch ----------------------------------------------------------------
 
 
-def latest_visible(cloudwatch: Any, period: int) -> float | None:
-    """The newest datapoint of the queue's backlog metric, or None when there is none."""
+def _query(cloudwatch: Any, period: int, stat: str, lookback: float) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     response = cloudwatch.get_metric_data(
         MetricDataQueries=[{"Id": "visible", "MetricStat": {
             "Metric": {"Namespace": "AWS/SQS", "MetricName": METRIC,
                        "Dimensions": [{"Name": "QueueName", "Value": QUEUE}]},
-            "Period": period, "Stat": "Maximum"}}],
-        StartTime=now - dt.timedelta(seconds=6 * period), EndTime=now,
+            "Period": period, "Stat": stat}}],
+        StartTime=now - dt.timedelta(seconds=lookback), EndTime=now,
         ScanBy="TimestampDescending")
-    result = response["MetricDataResults"][0]
+    return dict(response["MetricDataResults"][0])
+
+
+def publish_interval(cloudwatch: Any) -> float | None:
+    """Seconds between the metric's datapoints over the last 3 minutes (None: too few)."""
+    result = _query(cloudwatch, 1, "SampleCount", 180)
+    stamps = sorted(t.timestamp() for t in result.get("Timestamps", []))
+    gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+    return gaps[len(gaps) // 2] if gaps else None
+
+
+def latest_visible(cloudwatch: Any, period: int, lookback: float) -> float | None:
+    """The newest datapoint of the queue's backlog metric, or None when there is none."""
+    result = _query(cloudwatch, period, "Maximum", lookback)
     pairs = sorted(zip(result.get("Timestamps", []), result.get("Values", []), strict=False),
                    reverse=True)
     return float(pairs[0][1]) if pairs else None
@@ -348,17 +360,27 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     group = Group(log)
+    interval = publish_interval(cloudwatch)
+    # Look back over a few datapoints: with LocalStack's default 60 s interval a 5 s
+    # window is empty most of the time.
+    lookback = max(6 * args.period, 2.5 * (interval or 0))
+    if interval is not None and interval > 2 * args.period:
+        print(f"scaler: {METRIC} arrives only every {interval:g} s. This LocalStack uses "
+              "the default SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL (60 s): scaling will lag "
+              "by minutes. Restart it with SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL=5 "
+              "(`tutor localstack up` does).", file=sys.stderr, flush=True)
     log("start", policy=policy.__dict__ | {"out_steps": [s.__dict__ for s in policy.out_steps]},
-        queue=QUEUE, period=args.period)
+        queue=QUEUE, period=args.period, metric_interval=interval)
     last_out = last_in = 0.0
     end = time.monotonic() + args.duration
     quiet_since: float | None = time.monotonic()
+    shown: tuple[Any, ...] = ()
     try:
         while not stop["now"] and time.monotonic() < end:
             tick = time.monotonic()
             group.reap()
             try:
-                visible = latest_visible(cloudwatch, args.period)
+                visible = latest_visible(cloudwatch, args.period, lookback)
                 alarms = alarm_states(cloudwatch)
             except Exception as exc:  # LocalStack busy or gone: hold, say so, retry
                 log("error", message=f"{type(exc).__name__}: {exc}")
@@ -376,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
                 group.start_one()
             while len(group.running) > decision.desired:
                 group.stop_one()
+            status = (visible, len(group.running), decision.blocked)
+            if status != shown:
+                shown = status
+                print(f"{time.strftime('%H:%M:%S')} backlog {visible} consumers "
+                      f"{len(group.running)}: {decision.reason}"
+                      + (f" (held: {decision.blocked})" if decision.blocked else ""), flush=True)
             if decision.desired != before:
                 if decision.desired > before:
                     last_out = now
