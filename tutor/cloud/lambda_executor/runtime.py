@@ -63,7 +63,7 @@ def die_with_parent(parent_pid: int) -> None:
 
     def watch() -> None:
         while os.getppid() == parent_pid:
-            time.sleep(1.0)
+            time.sleep(2.0)
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
@@ -227,7 +227,9 @@ def main() -> int:
 
     inbox: queue.Queue[dict[str, Any]] = queue.Queue()
     server = serve_invokes(inbox, timeout_s)
-    threading.Thread(target=server.serve_forever, name="invoke-listener", daemon=True).start()
+    # A long poll interval: requests are served at once; it only sets idle wake-ups.
+    threading.Thread(target=server.serve_forever, args=(30.0,), name="invoke-listener",
+                     daemon=True).start()
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
     except InitError as exc:
