@@ -334,6 +334,17 @@ def burst_run(ctx: CheckContext) -> dict[str, Any]:
 
     budget = max(5.0, 78 - (time.time() - began))
     settled_ok = ctx.runner.wait_until(settled, timeout=budget, interval=0.5)
+    # A fast fleet can settle before CloudWatch evaluates the alarm (every alarm period,
+    # on datapoints up to one metric period old): give it that long after the burst.
+    alarm = ctx.name("backlog-high")
+    alarm_due = burst_at + ctx.clock.seconds("alarm_period") + period + 3
+
+    def alarm_seen() -> bool:
+        states = [t["alarms"].get(alarm) for t in _ticks(ctx) if t["ts"] >= burst_at]
+        return "ALARM" in states or not any(states) or time.time() > alarm_due
+
+    ctx.runner.wait_until(alarm_seen, timeout=max(0.0, min(alarm_due - time.time(),
+                                                           80 - (time.time() - began))))
     ended = time.time()
     scaler.stop(grace=STOP_WAIT)
     log = _read_jsonl(ctx.workspace / LOG)
