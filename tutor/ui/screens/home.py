@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,10 +27,12 @@ class HomeScreen(TutorScreen):
     BLOCKING_GROUPS = frozenset({"quiz"})
 
     class ProgressLoaded(Message):
-        def __init__(self, labs: dict[str, str], banks: dict[str, BankFigures]) -> None:
+        def __init__(self, labs: dict[str, str], banks: dict[str, BankFigures],
+                     topics: list[tuple[str, int]] | None = None) -> None:
             super().__init__()
             self.labs = labs
             self.banks = banks
+            self.topics = topics
 
     class QuizReady(Message):
         def __init__(self, session: object, title: str) -> None:
@@ -41,6 +45,7 @@ class HomeScreen(TutorScreen):
         self.labs = labs
         self.banks = banks
         self.figures: dict[str, BankFigures] = {}
+        self.topics: list[tuple[str, int]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,7 +103,10 @@ class HomeScreen(TutorScreen):
         store = self.course.store()
         labs = {e.id: lab_line(store, e) for e in self.labs if not e.problem}
         self.post_message(self.ProgressLoaded(labs, {}))  # even if a bank turns out invalid
-        self.post_message(self.ProgressLoaded({}, bank_figures(store, self.course.banks())))
+        banks = self.course.banks()
+        topics = Counter(tag for bank in banks for q in bank.questions for tag in q.tags)
+        self.post_message(self.ProgressLoaded({}, bank_figures(store, banks),
+                                              sorted(topics.items())))
 
     def on_home_screen_progress_loaded(self, message: ProgressLoaded) -> None:
         lab_table = self.query_one("#labs", DataTable)
@@ -107,6 +115,7 @@ class HomeScreen(TutorScreen):
                 lab_table.update_cell(lab_id, "progress", line)
         bank_table = self.query_one("#banks", DataTable)
         self.figures.update(message.banks)
+        self.topics = message.topics or self.topics
         for bank_id, figures in message.banks.items():
             if bank_id in bank_table.rows:
                 bank_table.update_cell(bank_id, "accuracy", figures.accuracy)
@@ -126,7 +135,7 @@ class HomeScreen(TutorScreen):
             self.app.push_screen(LabScreen(entry))
         else:
             due = sum(f.due for f in self.figures.values())
-            self.app.push_screen(QuizChooser(entry, due), self.start_quiz)
+            self.app.push_screen(QuizChooser(entry, due, self.topics), self.start_quiz)
 
     @work(thread=True, exclusive=True, group="quiz", exit_on_error=False)
     def start_quiz(self, choice: QuizChoice | None) -> None:

@@ -1,0 +1,26 @@
+"""Helpers for the TUI tests: waiting for state, reading toasts, the content fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SIZE = (110, 32)
+
+
+async def until(predicate: Callable[[], object], pilot: Pilot[None],
+                seconds: float = 30.0) -> None:
+    """Let the app run until `predicate()` holds (workers report back as messages)."""
+    for _ in range(int(seconds * 10)):
+        if predicate():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"condition not reached within {seconds} s")
+
+
+def notes(app: object) -> list[str]:
+    """The toasts the app has shown (title and message)."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]  # type: ignore[attr-defined]

@@ -1,0 +1,156 @@
+"""The lab screen through the pilot: start, check against LocalStack, hints, solution, reset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Markdown, Static
+
+from tutor.cloud.endpoint import Endpoint
+from tutor.ui.app import make_app
+from tutor.ui.dialogs.confirm import ConfirmDialog
+from tutor.ui.dialogs.info import InfoDialog
+from tutor.ui.dialogs.solution import SolutionScreen
+from tutor.ui.screens.lab import LabScreen
+from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.step_list import StepList
+
+from .helpers import SIZE, notes, until
+
+
+def status(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.screen.query_one("#lab-status", Static).render())
+
+
+def detail(app) -> str:  # type: ignore[no-untyped-def]
+    return app.screen.query_one("#step-detail", Markdown).source
+
+
+async def open_lab(app, pilot) -> LabScreen:  # type: ignore[no-untyped-def]
+    table = app.screen.query_one("#labs", DataTable)
+    table.move_cursor(row=table.get_row_index("09-fifo"))
+    await pilot.press("enter")
+    await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,
+                pilot)
+    return app.screen
+
+
+@pytest.mark.localstack
+async def test_start_then_check_streams_expected_found(labs: Path, quizzes: Path,
+                                                       localstack: Endpoint,
+                                                       tutor_home: Path) -> None:
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint=localstack.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lab(app, pilot)
+        assert "Not started" in status(app)
+        overview = app.screen.query_one("#overview", Markdown).source
+        assert "```text" in overview and "in production" in overview  # diagram + clock
+        assert "FIFO" in app.screen.query_one("#readme", Markdown).source
+        await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
+
+        await pilot.press("s")
+        workspace = tutor_home / "workspace" / "09-fifo"
+        await until(lambda: screen.started, pilot)
+        assert (workspace / "infra.py").is_file()
+        assert f"Workspace: {workspace}" in status(app)
+
+        await pilot.press("c")
+        await until(lambda: not screen.checking, pilot, seconds=60)
+        steps = screen.query_one(StepList)
+        assert steps.states["fifo-queue"].status == "failed"  # the starter fails step 1
+        assert steps.states["groups-and-dedup"].status == "blocked"  # ... a blocker
+        assert "Expected" in detail(app) and "found" in detail(app)
+        assert "last check" in status(app)
+        assert any("Checked" in n for n in notes(app))
+
+
+async def test_hints_progress_then_solution_opens(labs: Path, quizzes: Path) -> None:
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lab(app, pilot)
+        step = screen.lab.spec.steps[0]
+        total = len(step.hints)
+        await pilot.press("o")  # too early: no hint seen, step not passed
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert any("Not yet" in n for n in notes(app))
+
+        await pilot.press("h")
+        await until(lambda: screen.hints.get(step.id) == 1, pilot)
+        assert f"hint 1 of {total}" in detail(app)
+        await pilot.press("h")
+        await until(lambda: screen.hints.get(step.id) == 2, pilot)
+        assert f"hint 2 of {total}" in detail(app)
+        assert step.hints[1].strip()[:30] in detail(app)
+        assert any(f"Hint 2 of {total}" in n for n in notes(app))
+        for _ in range(total - 2):
+            await pilot.press("h")
+        await until(lambda: screen.hints.get(step.id) == total, pilot)
+
+        await pilot.press("o")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        await pilot.press("y")
+        await until(lambda: isinstance(app.screen, SolutionScreen), pilot)
+        assert "infra.py" in app.screen.files
+        assert "FifoQueue" in app.screen.files["infra.py"]
+        await pilot.press("escape")
+        await until(lambda: app.screen is screen, pilot)
+
+
+async def test_start_over_changes_asks_first(labs: Path, quizzes: Path,
+                                            tutor_home: Path) -> None:
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lab(app, pilot)
+        await pilot.press("s")
+        await until(lambda: screen.started, pilot)
+        infra = tutor_home / "workspace" / "09-fifo" / "infra.py"
+        infra.write_text("# my work\n")
+        await pilot.press("s")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        assert "infra.py" in app.screen.body
+        await pilot.press("n")  # keep my work
+        await pilot.pause(0.3)
+        assert infra.read_text() == "# my work\n"
+        await pilot.press("s")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        await pilot.press("y")
+        await until(lambda: "TODO" in infra.read_text(), pilot)
+        assert (tutor_home / "workspace" / "09-fifo.bak" / "infra.py").read_text() == \
+            "# my work\n"
+
+
+@pytest.mark.localstack
+async def test_reset_confirms_then_reports_what_it_deleted(labs: Path, quizzes: Path,
+                                                           localstack: Endpoint,
+                                                           tutor_home: Path) -> None:
+    from tutor.cloud.clients import client
+
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint=localstack.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lab(app, pilot)
+        await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
+        await pilot.press("s")
+        await until(lambda: screen.started, pilot)
+        sqs = client("sqs", localstack)
+        sqs.create_queue(QueueName="lab09-leftover")
+        infra = tutor_home / "workspace" / "09-fifo" / "infra.py"
+        infra.write_text("# broken\n")
+
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        assert "lab09-" in app.screen.body
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert infra.read_text() == "# broken\n"  # cancelled: nothing happened
+
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        await pilot.press("y")
+        await until(lambda: isinstance(app.screen, InfoDialog), pilot, seconds=60)
+        report = app.screen.markdown
+        assert "lab09-leftover" in report and "starter is back" in report
+        assert "TODO" in infra.read_text()
+        urls = sqs.list_queues(QueueNamePrefix="lab09-").get("QueueUrls", [])
+        assert urls == []
