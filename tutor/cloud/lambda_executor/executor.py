@@ -11,6 +11,7 @@ log (START/END/REPORT around what the handler printed) as LocalStack's init does
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from localstack.http import Response
 from localstack.services.lambda_.invocation.executor_endpoint import (
     ExecutorEndpoint,
     InvokeSendError,
+    ShutdownDuringStartup,
     StatusErrorException,
 )
 from localstack.services.lambda_.invocation.lambda_models import (
@@ -119,9 +121,9 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         self._session.trust_env = False  # no proxies from the host for loopback calls
         self._invoke_lock = threading.Lock()
         self._request_id: str | None = None
-        self._cold_started: float | None = None
         self._init_ms: float | None = None
         self._stopped = False
+        self._generation = 0  # which runtime process the callbacks of `_on_exit` are about
         self._code_stamp: tuple[int, int] | None = None
 
     # --- lifecycle --------------------------------------------------------------------
@@ -147,15 +149,20 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         if self._hot_reloading:
             self._code_stamp = code_stamp(self._code_dir)
         env = dict(self.env_vars, _TUTOR_LOG_MARK=mark, _TUTOR_PARENT_PID=str(os.getpid()))
-        started = time.monotonic()
-        self.process = EnvironmentProcess(environ.runtime_argv(), env, self.workdir, mark,
-                                          on_exit=self._on_exit)
-        LOG.debug("Environment %s of %s: runtime pid %s", self.id,
-                  self.function_version.qualified_arn, self.process.pid)
         future = self.endpoint.startup_future
         assert future is not None
+        self._generation += 1
+        on_exit = functools.partial(self._on_exit, self._generation, future)
+        started = time.monotonic()
+        self.process = EnvironmentProcess(environ.runtime_argv(), env, self.workdir, mark,
+                                          on_exit=on_exit)
+        LOG.debug("Environment %s of %s: runtime pid %s", self.id,
+                  self.function_version.qualified_arn, self.process.pid)
         try:
             future.result(timeout=STARTUP_TIMEOUT)
+        except CancelledError:
+            self.process.kill()
+            raise ShutdownDuringStartup("Environment stopped while its runtime started") from None
         except TimeoutError:
             self.process.kill()
             raise LambdaRuntimeException(
@@ -165,13 +172,14 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         if not self.endpoint.container_port:
             raise LambdaRuntimeException("Runtime became ready without telling its port")
 
-    def _on_exit(self, code: int) -> None:
-        """The runtime process ended (reader thread): fail whatever waited for it."""
-        startup = self.endpoint.startup_future
-        if startup is not None and not startup.done():
+    def _on_exit(self, generation: int, startup: Future[bool], code: int) -> None:
+        """A runtime process ended (its reader thread): fail whatever waited for it."""
+        if not startup.done():
             with contextlib.suppress(Exception):
                 startup.set_exception(StatusErrorException(
                     "Environment startup failed", payload=_exit_error("", code)))
+        if generation != self._generation:
+            return  # an earlier process of this environment; a newer one is in charge
         invocation = self.endpoint.invocation_future
         request_id = self._request_id
         if invocation is not None and request_id and not invocation.done():
