@@ -184,7 +184,7 @@ def policy_bounds(ctx: CheckContext) -> Outcome:
     needed = math.ceil(BURST / per_consumer)
     parts = {
         "min_consumers >= 1": policy.min_consumers >= 1,
-        f"max_consumers >= {needed} (a {BURST}-job burst / {per_consumer:g} jobs per "
+        f"max_consumers >= {needed} (a burst of {BURST} jobs / {per_consumer:g} jobs per "
         "consumer within the latency target)": policy.max_consumers >= needed,
         f"max_consumers <= {MAX_ALLOWED} (the downstream service's limit)":
             policy.max_consumers <= MAX_ALLOWED,
