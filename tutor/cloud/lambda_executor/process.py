@@ -24,6 +24,7 @@ import psutil
 
 SPAWN_TIMEOUT = 30.0
 OUTPUT_TAIL = 64 * 1024  # bytes of output kept for `get_logs()` after the fact
+PENDING_MAX = 8 * 1024 * 1024  # a handler thread printing between invokes cannot eat memory
 
 _spawn_queue: queue.Queue[tuple[Callable[[], subprocess.Popen[bytes]],
                                 Future[subprocess.Popen[bytes]]]] = queue.Queue()
@@ -100,6 +101,8 @@ class EnvironmentProcess:
                     self._cond.notify_all()
                     break
                 self._pending += chunk
+                if len(self._pending) > PENDING_MAX:
+                    del self._pending[:-PENDING_MAX]
                 self._tail += chunk
                 del self._tail[:-OUTPUT_TAIL]
                 self._cond.notify_all()
