@@ -5,16 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import math
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import threading
+import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -33,97 +25,36 @@ from tutor.engine.labs.checks import (
     scenario,
     skipped,
 )
-from tutor.engine.labs.scenario import Program, node_binary
+from tutor.engine.labs.scenario import node_binary
 
 LAB_DIR = Path(__file__).resolve().parent
-NPM_TIMEOUT = 45.0  # seconds for an on-demand `npm ci` of the Node consumer's SDK
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    """A module of this lab's folder (the loader does not put the folder on sys.path)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+tiers = _load(LAB_DIR / "stack.py", "tutor_lab01_stack")
+node_sdk = _load(LAB_DIR / "node_sdk.py", "tutor_lab01_node_sdk")
 
 
 # --- helpers -------------------------------------------------------------------------
 
 def _contract() -> ModuleType:
     """The lab's own copy of the contract validator (not the learner's workspace copy)."""
-    path = LAB_DIR / "starter" / "contract" / "order_contract.py"
-    spec = importlib.util.spec_from_file_location("tutor_lab01_order_contract", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _http(method: str, url: str, body: dict[str, Any] | None = None,
-          timeout: float = 5.0) -> tuple[int, float, str]:
-    """(status, seconds, text); status 0 when the connection failed or timed out."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    start = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, time.monotonic() - start, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, time.monotonic() - start, exc.read().decode(errors="replace")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return 0, time.monotonic() - start, str(exc)
+    return _load(LAB_DIR / "starter" / "contract" / "order_contract.py",
+                 "tutor_lab01_order_contract")
 
 
 def _order(run: str, n: int) -> dict[str, Any]:
     return {"order_id": f"{run}-{n}", "customer": f"customer-{n % 7}",
             "items": [{"sku": f"SKU-{n % 5}", "qty": 1 + n % 3}], "total_cents": 999 + n}
-
-
-def _post_orders(base: str, orders: list[dict[str, Any]], threads: int = 5,
-                 rate: float | None = None) -> list[dict[str, Any]]:
-    """POST every order to the frontend from `threads` clients, paced to `rate`/s."""
-    results: list[dict[str, Any]] = []
-    lock = threading.Lock()
-    index = iter(range(len(orders)))
-    start = time.monotonic()
-
-    def client() -> None:
-        while True:
-            with lock:
-                i = next(index, None)
-            if i is None:
-                return
-            if rate:
-                delay = start + i / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            status, seconds, text = _http("POST", f"{base}/orders", orders[i], timeout=6)
-            with lock:
-                results.append({"order_id": orders[i]["order_id"], "status": status,
-                                "seconds": round(seconds, 4), "reply": text[:160]})
-
-    pool = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=30)
-    return results
-
-
-def p95(values: list[float]) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def _wait_healthy(ctx: CheckContext, program: Program, port: int, what: str) -> None:
-    ok = ctx.runner.wait_until(
-        lambda: not program.alive or _http("GET", f"http://127.0.0.1:{port}/health",
-                                           timeout=0.5)[0] == 200, timeout=8, interval=0.1)
-    if not ok or not program.alive:
-        raise ScenarioFailed(f"{what} did not start (no answer on port {port})",
-                             program.output(), fix=f"run `python {program.name}` yourself "
-                             "to see the error")
 
 
 def _depth(ctx: CheckContext, url: str) -> int:
@@ -152,50 +83,6 @@ def _require_queue(ctx: CheckContext) -> str:
         raise ScenarioFailed(f"the queue `{ctx.name('orders')}` does not exist",
                              fix="create it in infra.py and run `python infra.py`")
     return url
-
-
-class _Stack:
-    """The lab's three processes on free ports: downstream, frontend, a consumer."""
-
-    def __init__(self, ctx: CheckContext, run: str) -> None:
-        self.ctx = ctx
-        self.run = run
-        self.down_port = _free_port()
-        self.front_port = _free_port()
-        self.env = {"DOWNSTREAM_URL": f"http://127.0.0.1:{self.down_port}"}
-        self.downstream: Program | None = None
-        self.frontend: Program | None = None
-        self.consumer: Program | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.front_port}"
-
-    def start_downstream(self, delay: float = 0.0) -> None:
-        self.downstream = self.ctx.runner.start(
-            "downstream.py", "--port", str(self.down_port), "--delay", str(delay),
-            "--effects", "downstream.jsonl", measure=False)
-        _wait_healthy(self.ctx, self.downstream, self.down_port, "downstream.py")
-
-    def stop_downstream(self) -> None:
-        if self.downstream is not None:
-            self.downstream.stop(grace=1.0)
-
-    def set_delay(self, delay: float) -> None:
-        _http("POST", f"http://127.0.0.1:{self.down_port}/_control", {"delay": delay},
-              timeout=2)
-
-    def start_frontend(self) -> None:
-        self.frontend = self.ctx.runner.start("frontend.py", "--port", str(self.front_port),
-                                              env=self.env)
-        _wait_healthy(self.ctx, self.frontend, self.front_port, "frontend.py")
-
-    def start_consumer(self, program: str) -> None:
-        self.consumer = self.ctx.runner.start(program, env=self.env)
-
-    def outputs(self) -> dict[str, str]:
-        return {p.name: p.output(12) for p in (self.frontend, self.consumer, self.downstream)
-                if p is not None}
 
 
 # --- step 1: the queue ---------------------------------------------------------------
@@ -230,9 +117,9 @@ def publish(ctx: CheckContext) -> dict[str, Any]:
     sqs = ctx.client("sqs")
     sqs.purge_queue(QueueUrl=url)
     run = uuid.uuid4().hex[:8]
-    stack = _Stack(ctx, run)  # no downstream and no worker at all: only the web tier
+    stack = tiers.Stack(ctx, run)  # no downstream and no worker at all: only the web tier
     stack.start_frontend()
-    replies = _post_orders(stack.base, [_order(run, n) for n in range(6)], threads=3)
+    replies = tiers.post_orders(stack.base, [_order(run, n) for n in range(6)], threads=3)
     assert stack.frontend is not None
     stack.frontend.stop(grace=1.0)
     validate = _contract().validate
@@ -261,7 +148,7 @@ def accepts_without_downstream(ctx: CheckContext) -> Outcome:
     replies = result["replies"]
     ok = [r for r in replies if 200 <= r["status"] < 300]
     budget = ctx.clock.seconds("latency_budget")
-    worst = p95([r["seconds"] for r in replies])
+    worst = tiers.p95([r["seconds"] for r in replies])
     score = len(ok) / len(replies) * (1.0 if worst <= budget else 0.5)
     statuses = Counter(str(r["status"]) for r in replies)
     return partial(score, f"all {len(replies)} orders accepted (2xx) with p95 <= "
@@ -297,25 +184,25 @@ def outage(ctx: CheckContext) -> dict[str, Any]:
     ctx.client("sqs").purge_queue(QueueUrl=url)
     (ctx.workspace / "downstream.jsonl").unlink(missing_ok=True)
     run = uuid.uuid4().hex[:8]
-    stack = _Stack(ctx, run)
+    stack = tiers.Stack(ctx, run)
     clock = ctx.clock
     stack.start_downstream()
     stack.start_frontend()
     stack.start_consumer("worker.py")
     orders = [_order(run, n) for n in range(40)]
     phases: dict[str, list[dict[str, Any]]] = {}
-    phases["normal"] = _post_orders(stack.base, orders[:5])
+    phases["normal"] = tiers.post_orders(stack.base, orders[:5])
 
     # Downstream down: the outage lasts clock `outage` seconds.
     stack.stop_downstream()
     down_at = time.monotonic()
-    phases["down"] = _post_orders(stack.base, orders[5:25], rate=20)
+    phases["down"] = tiers.post_orders(stack.base, orders[5:25], rate=20)
     time.sleep(max(0.0, down_at + clock.seconds("outage") - time.monotonic()))
 
     # Downstream back but slow: every fulfilment takes longer than the worker waits.
     stack.start_downstream(delay=clock.seconds("slow_response"))
     slow_at = time.monotonic()
-    phases["slow"] = _post_orders(stack.base, orders[25:40], rate=10)
+    phases["slow"] = tiers.post_orders(stack.base, orders[25:40], rate=10)
     time.sleep(max(0.0, slow_at + clock.seconds("outage") - time.monotonic()))
 
     # Recovered: the backlog must drain.
@@ -342,7 +229,7 @@ def _phase_outcome(ctx: CheckContext, phase: str, what: str) -> Outcome:
     replies = result["phases"][phase]
     ok = [r for r in replies if 200 <= r["status"] < 300]
     budget = ctx.clock.seconds("latency_budget")
-    worst = p95([r["seconds"] for r in replies])
+    worst = tiers.p95([r["seconds"] for r in replies])
     fast = worst <= budget
     score = (0.5 if fast else 0.0) + 0.5 * len(ok) / len(replies)
     statuses = Counter(str(r["status"]) for r in replies)
@@ -350,7 +237,7 @@ def _phase_outcome(ctx: CheckContext, phase: str, what: str) -> Outcome:
                    f"{budget * 1000:.0f} ms while downstream is {what}",
                    f"{len(ok)} accepted, statuses {dict(statuses)}, p95 "
                    f"{worst * 1000:.0f} ms", p95_ms=round(worst * 1000, 1),
-                   normal_p95_ms=round(p95([r["seconds"] for r in
+                   normal_p95_ms=round(tiers.p95([r["seconds"] for r in
                                             result["phases"]["normal"]]) * 1000, 1),
                    replies=replies[:5])
 
@@ -422,54 +309,21 @@ def contract_kept(ctx: CheckContext) -> Outcome:
 
 # --- step 4: a second consumer in Node.js ------------------------------------------------------
 
-def _ensure_node_sdk(ctx: CheckContext) -> str:
-    """'' when node/ can import @aws-sdk/client-sqs, else why not (the step is skipped)."""
-    node_dir = ctx.workspace / "node"
-    target = node_dir / "node_modules"
-    if (target / "@aws-sdk" / "client-sqs").is_dir():
-        return ""
-    if not (node_dir / "package-lock.json").is_file():
-        return "node/package-lock.json is missing from your workspace (tutor lab reset 01)"
-    shipped = LAB_DIR / "starter" / "node" / "node_modules"
-    if (shipped / "@aws-sdk" / "client-sqs").is_dir() and not target.exists():
-        target.symlink_to(shipped, target_is_directory=True)  # installed by `make install`
-        return ""
-    npm = shutil.which("npm")
-    if npm is None:
-        return "npm is not installed, so the AWS SDK for JavaScript cannot be installed"
-    proc = subprocess.Popen([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                            cwd=node_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "npm_config_update_notifier": "false"})
-    try:
-        out, _ = proc.communicate(timeout=NPM_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=5)
-        return (f"`npm ci` in node/ did not finish within {NPM_TIMEOUT:g} s (is the npm "
-                "registry reachable?)")
-    if proc.returncode != 0 or not (target / "@aws-sdk" / "client-sqs").is_dir():
-        tail = out.decode(errors="replace").strip().splitlines()[-2:]
-        return f"`npm ci` in node/ failed: {' '.join(tail)[:200]}"
-    return ""
-
-
 @scenario(timeout=90)
 def node_flow(ctx: CheckContext) -> dict[str, Any]:
     if node_binary() is None:
         return {"skipped": "Node.js is not installed"}
     url = _require_queue(ctx)
-    why = _ensure_node_sdk(ctx)
+    why = node_sdk.ensure_sdk(ctx.workspace, LAB_DIR)
     if why:
         return {"skipped": why}
     ctx.client("sqs").purge_queue(QueueUrl=url)
     (ctx.workspace / "downstream.jsonl").unlink(missing_ok=True)
     run = uuid.uuid4().hex[:8]
-    stack = _Stack(ctx, run)
+    stack = tiers.Stack(ctx, run)
     stack.start_frontend()
     stack.start_consumer("node/consumer.mjs")  # downstream is down at first
-    replies = _post_orders(stack.base, [_order(run, n) for n in range(8)], threads=4)
+    replies = tiers.post_orders(stack.base, [_order(run, n) for n in range(8)], threads=4)
     time.sleep(ctx.clock.seconds("visibility_timeout") + 0.5)  # failures, redeliveries
     stack.start_downstream()
     sent = {r["order_id"] for r in replies}

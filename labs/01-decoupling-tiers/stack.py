@@ -1,0 +1,129 @@
+"""Lab 01's moving parts for scenarios: free ports, an HTTP client, the three processes."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from tutor.engine.labs.checks import CheckContext, ScenarioFailed
+from tutor.engine.labs.scenario import Program
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http(method: str, url: str, body: dict[str, Any] | None = None,
+         timeout: float = 5.0) -> tuple[int, float, str]:
+    """(status, seconds, text); status 0 when the connection failed or timed out."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, time.monotonic() - start, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, time.monotonic() - start, exc.read().decode(errors="replace")
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return 0, time.monotonic() - start, str(exc)
+
+
+def post_orders(base: str, orders: list[dict[str, Any]], threads: int = 5,
+                 rate: float | None = None) -> list[dict[str, Any]]:
+    """POST every order to the frontend from `threads` clients, paced to `rate`/s."""
+    results: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    index = iter(range(len(orders)))
+    start = time.monotonic()
+
+    def client() -> None:
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                return
+            if rate:
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            status, seconds, text = http("POST", f"{base}/orders", orders[i], timeout=6)
+            with lock:
+                results.append({"order_id": orders[i]["order_id"], "status": status,
+                                "seconds": round(seconds, 4), "reply": text[:160]})
+
+    pool = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout=30)
+    return results
+
+
+def p95(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def wait_healthy(ctx: CheckContext, program: Program, port: int, what: str) -> None:
+    ok = ctx.runner.wait_until(
+        lambda: not program.alive or http("GET", f"http://127.0.0.1:{port}/health",
+                                           timeout=0.5)[0] == 200, timeout=8, interval=0.1)
+    if not ok or not program.alive:
+        raise ScenarioFailed(f"{what} did not start (no answer on port {port})",
+                             program.output(), fix=f"run `python {program.name}` yourself "
+                             "to see the error")
+
+
+class Stack:
+    """The lab's three processes on free ports: downstream, frontend, a consumer."""
+
+    def __init__(self, ctx: CheckContext, run: str) -> None:
+        self.ctx = ctx
+        self.run = run
+        self.down_port = free_port()
+        self.front_port = free_port()
+        self.env = {"DOWNSTREAM_URL": f"http://127.0.0.1:{self.down_port}"}
+        self.downstream: Program | None = None
+        self.frontend: Program | None = None
+        self.consumer: Program | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.front_port}"
+
+    def start_downstream(self, delay: float = 0.0) -> None:
+        self.downstream = self.ctx.runner.start(
+            "downstream.py", "--port", str(self.down_port), "--delay", str(delay),
+            "--effects", "downstream.jsonl", measure=False)
+        wait_healthy(self.ctx, self.downstream, self.down_port, "downstream.py")
+
+    def stop_downstream(self) -> None:
+        if self.downstream is not None:
+            self.downstream.stop(grace=1.0)
+
+    def set_delay(self, delay: float) -> None:
+        http("POST", f"http://127.0.0.1:{self.down_port}/_control", {"delay": delay},
+              timeout=2)
+
+    def start_frontend(self) -> None:
+        self.frontend = self.ctx.runner.start("frontend.py", "--port", str(self.front_port),
+                                              env=self.env)
+        wait_healthy(self.ctx, self.frontend, self.front_port, "frontend.py")
+
+    def start_consumer(self, program: str) -> None:
+        self.consumer = self.ctx.runner.start(program, env=self.env)
+
+    def outputs(self) -> dict[str, str]:
+        return {p.name: p.output(12) for p in (self.frontend, self.consumer, self.downstream)
+                if p is not None}
