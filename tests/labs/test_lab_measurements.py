@@ -1,0 +1,88 @@
+"""The labs' measurements can fail: a learner's mistake is caught, not just the starter's."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tutor import locations
+from tutor.cloud.clients import client
+from tutor.engine.labs.loader import load_lab
+from tutor.engine.labs.namespace import Namespace
+from tutor.engine.labs.runner import record, run_checks
+from tutor.engine.labs.solution import apply_solution
+from tutor.engine.labs.workspace import reset_workspace
+
+if TYPE_CHECKING:
+    from tutor.cloud.endpoint import Endpoint
+
+
+def _solved(lab_id: str, endpoint: Endpoint, root: Path) -> tuple[Any, Path]:
+    lab = load_lab(locations.labs_dir() / lab_id)
+    Namespace(lab.prefix, endpoint).delete()
+    work = reset_workspace(lab, root)
+    apply_solution(lab, endpoint, work)
+    return lab, work
+
+
+@pytest.mark.localstack
+@pytest.mark.slow
+def test_lab02_catches_an_unpaced_writer(localstack: Endpoint, tmp_path: Path) -> None:
+    lab, work = _solved("02-write-buffering", localstack, tmp_path)
+    writer = work / "writer.py"
+    writer.write_text(writer.read_text().replace(
+        "RATE = db.MAX_ROWS_PER_SECOND * 0.8", "RATE = 100_000"))
+    try:
+        report = run_checks(lab, localstack, work, steps=["protect-database"])
+    finally:
+        Namespace(lab.prefix, localstack).delete()
+    checks = {c.id: c for c in report.steps[0].checks}
+    assert not checks["write-rate-bounded"].passed
+    assert checks["write-rate-bounded"].evidence["peak"] > 300
+    assert checks["connections-bounded"].passed and checks["batch-inserts"].passed
+
+
+@pytest.mark.localstack
+@pytest.mark.slow
+def test_lab04_sees_duplicates_with_a_short_visibility_timeout(localstack: Endpoint,
+                                                               tmp_path: Path) -> None:
+    lab, work = _solved("04-retry-dlq", localstack, tmp_path)
+    sqs = client("sqs", localstack)
+    url = sqs.get_queue_url(QueueName="lab04-orders")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    try:
+        report = run_checks(lab, localstack, work, steps=["visibility"])
+    finally:
+        Namespace(lab.prefix, localstack).delete()
+    checks = {c.id: c for c in report.steps[0].checks}
+    assert not checks["visibility-timeout"].passed
+    assert checks["visibility-timeout"].found == "1 s"
+    assert not checks["no-duplicates"].passed
+    assert "processed more than once" in checks["no-duplicates"].found
+
+
+def test_failed_steps_feed_their_exam_tags_to_the_quiz(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    from tutor.engine.labs.runner import CheckResult, LabReport, StepReport
+    from tutor.engine.progress import ProgressStore
+
+    fed: list[list[str]] = []
+    scheduler = types.ModuleType("tutor.engine.quiz.scheduler")
+    scheduler.feed_failed_check = lambda store, tags: fed.append(list(tags))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tutor.engine.quiz.scheduler", scheduler)
+    lab = load_lab(locations.labs_dir() / "04-retry-dlq")
+    store = ProgressStore(tmp_path / "p.db")
+    failing = StepReport("visibility", "v", "failed", 1.0, 3.0,
+                         [CheckResult("no-duplicates", "t", 2, 0, False, "Expected...")])
+    passing = StepReport("create-dlq", "c", "passed", 5.0, 5.0)
+    blocked = StepReport("poison", "p", "blocked", 0.0, 3.0)
+    record(lab, LabReport(lab.id, [passing, failing, blocked], 1.0), store)
+    assert fed == [["visibility-timeout", "idempotency"]]
+    latest = store.latest_steps(lab.id)
+    assert set(latest) == {"create-dlq", "visibility"}  # blocked steps are not recorded
+    assert latest["visibility"].detail["checks"][0]["message"] == "Expected..."
+    assert store.lab_state(lab.id)["completed_at"] is None
