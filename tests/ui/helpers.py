@@ -16,6 +16,7 @@ async def until(predicate: Callable[[], object], pilot: Pilot[None],
     """Let the app run until `predicate()` holds (workers report back as messages)."""
     for _ in range(int(seconds * 10)):
         if predicate():
+            await pilot.pause()  # let what the change started (mounts, titles) settle
             return
         await pilot.pause(0.1)
     raise AssertionError(f"condition not reached within {seconds} s")

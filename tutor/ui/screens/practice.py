@@ -111,7 +111,7 @@ class PracticeScreen(TutorScreen):
             self.query_one(FeedbackView).running(
                 "◌ Running the scenario against LocalStack … (a few seconds)")
         self.pending = True
-        self.view.lock()
+        self.view.lock_choices()
         self.grade(message.letters, seconds, endpoint)
 
     @work(thread=True, exclusive=True, group="grade", exit_on_error=False)

@@ -87,7 +87,7 @@ class QuestionView(Vertical):
         index = choices.pressed_index if isinstance(choices, RadioSet) else -1
         return frozenset({LETTERS[index]}) if index >= 0 else frozenset()
 
-    def lock(self) -> None:
+    def lock_choices(self) -> None:
         """After grading: the choices stay visible but cannot change."""
         self.add_class("-locked")
         self.query_one("#choices").disabled = True

@@ -1,0 +1,117 @@
+"""The exam through the pilot: flag, navigate, submit with a confirmation, the scaled
+score and review, and the countdown submitting by itself when time runs out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tutor.engine.quiz.scoring import scaled_score
+from tutor.engine.quiz.sessions import ExamSession
+from tutor.locations import PROJECT_ROOT
+from tutor.ui.app import make_app
+from tutor.ui.dialogs.confirm import ConfirmDialog
+from tutor.ui.dialogs.quiz_chooser import QuizChooser
+from tutor.ui.screens.exam import ExamScreen
+from tutor.ui.screens.exam_results import ExamResultsScreen
+from tutor.ui.widgets.countdown import Countdown
+from tutor.ui.widgets.exam_navigator import ExamNavigator
+from tutor.ui.widgets.question_view import QuestionView
+
+from .helpers import SIZE, notes, until
+
+REAL_QUIZZES = PROJECT_ROOT / "quizzes"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_flag_navigate_submit_and_review() -> None:
+    app = make_app(quizzes_dir=REAL_QUIZZES, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        session = ExamSession.start(app.course.banks(), app.course.store(), exam="saa-c03",
+                                    count=10, seed=7)
+        await app.push_screen(ExamScreen(session))
+        screen = app.screen
+        q1 = session.current.question
+        right = sorted(q1.correct_letters)
+        await pilot.press(*right)  # pick (toggles every right option in "choose N")
+        await pilot.press("f")
+        await until(lambda: session.flagged == [0], pilot)
+        assert session.selection(0) == frozenset(right)
+        await pilot.press("n")
+        await until(lambda: session.index == 1, pilot)
+        q2 = session.current.question
+        wrong = sorted(set(q2.letters) - q2.correct_letters)[: q2.picks]
+        await pilot.press(*wrong)
+        await until(lambda: session.selection(1) == frozenset(wrong), pilot)
+
+        await pilot.press("p")  # back to question 1: the answer is still there
+        await until(lambda: session.index == 0, pilot)
+        assert screen.query_one(QuestionView).letters == frozenset(right)
+        nav = screen.query_one(ExamNavigator)
+        assert nav.answered == {0, 1} and nav.flagged == {0}
+        assert "answered 2 · flagged 1" in str(screen.query_one("#exam-progress").render())
+
+        await pilot.press("g", "right", "right", "enter")  # the navigator: go to 3
+        await until(lambda: session.index == 2, pilot)
+
+        await pilot.press("ctrl+s")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        assert "Unanswered: 8" in app.screen.body
+        assert "Flagged for review: 1 (1)" in app.screen.body
+        await pilot.press("n")  # keep going
+        await until(lambda: app.screen is screen, pilot)
+        assert session.result is None
+
+        await pilot.press("ctrl+s")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        await pilot.press("y")
+        await until(lambda: isinstance(app.screen, ExamResultsScreen), pilot)
+        result = app.screen.result
+        assert result.correct == 1 and result.total == 10
+        assert result.scaled == scaled_score(1, 10)
+        assert f"scaled score {result.scaled} / 1000 — FAIL" in str(
+            app.screen.query_one("#score").render())
+        bars = str(app.screen.query_one("#domains").render())
+        assert ("Design Resilient Architectures" in bars and "█" in bars) or "░" in bars
+        reviews = app.screen.query(".review-item")
+        assert len(reviews) == len(result.wrong) == 9
+        assert q2.options[0].why in "".join(str(r.render()) for r in reviews)
+        assert len(app.course.store().exams()) == 1
+
+
+async def test_time_running_out_submits_the_exam(quizzes: Path) -> None:
+    clock = Clock()
+    app = make_app(quizzes_dir=REAL_QUIZZES, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        session = ExamSession.start(app.course.banks(), app.course.store(), exam="dva-c02",
+                                    count=5, seed=2, clock=clock, minutes=1)
+        await app.push_screen(ExamScreen(session))
+        countdown = app.screen.query_one(Countdown)
+        await until(lambda: countdown.seconds_left == 60, pilot)
+        assert "01:00 left" in str(countdown.render())
+        clock.now += timedelta(seconds=56)
+        await until(lambda: countdown.has_class("-low") and countdown.seconds_left == 4,
+                    pilot)
+        clock.now += timedelta(seconds=5)
+        await until(lambda: isinstance(app.screen, ExamResultsScreen), pilot)
+        assert app.screen.result.timed_out
+        assert "time ran out" in str(app.screen.query_one("#score-detail").render())
+        assert any("Time is up" in n for n in notes(app))
+
+
+async def test_bank_opens_the_chooser_and_an_exam(quizzes: Path) -> None:
+    app = make_app(quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b", "enter")
+        await until(lambda: isinstance(app.screen, QuizChooser), pilot)
+        await pilot.press("down", "down", "enter")  # exam SAA-C03
+        await until(lambda: isinstance(app.screen, ExamScreen), pilot)
+        assert app.screen.session.exam.code == "SAA-C03"
+        assert app.screen.session.total == 2  # the fixture bank has two SAA questions

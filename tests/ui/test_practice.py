@@ -1,0 +1,109 @@
+"""Practice and review through the pilot: right and wrong answers with every explanation,
+"choose N" validation, and a predict-then-observe question run for real on LocalStack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tutor.cloud.endpoint import Endpoint
+from tutor.engine.quiz.bank import load_banks
+from tutor.engine.quiz.model import LETTERS
+from tutor.engine.quiz.sessions import PracticeSession
+from tutor.ui.app import make_app
+from tutor.ui.screens.practice import PracticeScreen
+from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.feedback_view import FeedbackView
+
+from .helpers import SIZE, notes, until
+
+
+def session_of(app, quizzes: Path, *ids: str) -> PracticeSession:  # type: ignore[no-untyped-def]
+    bank = load_banks(quizzes)[0]
+    items = [(bank, q) for qid in ids for q in bank.questions if q.id == qid]
+    return PracticeSession(items, app.course.store(), seed=3)
+
+
+def key(letter: str) -> str:
+    return str(LETTERS.index(letter) + 1)  # pick by number, the other way than by letter
+
+
+def feedback_text(screen: PracticeScreen) -> str:
+    return str(screen.query_one(FeedbackView).render())
+
+
+async def test_right_then_wrong_answers_show_every_explanation(quizzes: Path) -> None:
+    app = make_app(quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        session = session_of(app, quizzes, "ui-single", "ui-multiple")
+        await app.push_screen(PracticeScreen(session, "Practice: fixture"))
+        screen = app.screen
+        assert "question 1 of 2" in str(screen.query_one("#quiz-status").render())
+
+        right = sorted(session.current.question.correct_letters)[0]
+        await pilot.press(right, "enter")
+        view = screen.query_one(FeedbackView)
+        await until(lambda: view.has_class("-right"), pilot)
+        text = feedback_text(screen)
+        assert "✓ Correct" in text
+        for option in session.current.question.options:  # every option explained
+            assert option.why in text
+        assert "Docs: Amazon SQS Developer Guide" in text
+
+        await pilot.press("enter")  # next question
+        await until(lambda: session.position[0] == 1, pilot)
+        q = session.current.question
+        assert q.id == "ui-multiple"
+        good = sorted(q.correct_letters)[0]
+        bad = sorted(set(q.letters) - q.correct_letters)[0]
+        await pilot.press(key(good))
+        await pilot.press("enter")  # only one of two picked: refused
+        await pilot.pause()
+        assert not session.answered
+        assert any("Choose 2 options" in n for n in notes(app))
+        await pilot.press(bad, "enter")
+        await until(lambda: view.has_class("-wrong"), pilot)
+        text = feedback_text(screen)
+        assert "✗ Not quite" in text and "(your pick)" in text
+        for option in q.options:
+            assert option.why in text
+
+        await pilot.press("enter")
+        await until(lambda: session.done, pilot)
+        summary = str(screen.query_one("#summary").render())
+        assert "1 of 2 right" in summary
+        answers = app.course.store().answers()
+        assert [a["correct"] for a in answers] == [1, 0]
+
+
+async def test_skip_moves_on_and_counts(quizzes: Path) -> None:
+    app = make_app(quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        session = session_of(app, quizzes, "ui-single", "ui-multiple")
+        await app.push_screen(PracticeScreen(session, "Practice: fixture"))
+        await pilot.press("s", "s")
+        await until(lambda: session.done, pilot)
+        assert "2 skipped" in str(app.screen.query_one("#summary").render())
+
+
+@pytest.mark.localstack
+async def test_predict_question_runs_for_real(quizzes: Path, localstack: Endpoint) -> None:
+    app = make_app(quizzes_dir=quizzes, endpoint=localstack.url)
+    async with app.run_test(size=SIZE) as pilot:
+        session = session_of(app, quizzes, "ui-predict")
+        await app.push_screen(PracticeScreen(session, "Predict"))
+        screen = app.screen
+        await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
+        predicted = sorted(session.current.question.correct_letters)[0]
+        await pilot.press(predicted, "enter")
+        view = screen.query_one(FeedbackView)
+        assert view.has_class("-running")
+        assert "Running the scenario against LocalStack" in feedback_text(screen)
+        await until(lambda: view.has_class("-right") or view.has_class("-wrong"), pilot,
+                    seconds=40)
+        text = feedback_text(screen)
+        assert "Observed on LocalStack" in text
+        assert "visible=2,in_flight=1" in text  # the outcome LocalStack really produced
+        assert "GetQueueAttributes" in text and "SendMessage" in text  # the evidence
+        assert view.has_class("-right")
