@@ -103,10 +103,10 @@ def test_app_never_leaves_localstack_behind(ending: str, tmp_path: Path) -> None
         if ending != "sigint":  # Textual may treat ^C as a key; the watchdog still acts
             _wait(lambda: (_drain(master), proc.poll() is not None)[1], 30, "the app to exit")
         else:
-            time.sleep(1)
+            time.sleep(2)
             if proc.poll() is None:
                 proc.kill()
-        _wait(lambda: _all_gone(tree), 30, f"LocalStack to stop after {ending}")
+        _wait(lambda: _all_gone(tree), 60, f"LocalStack to stop after {ending}")
         assert not probe(str(record["url"])).reachable
     finally:
         if proc.poll() is None:

@@ -78,6 +78,10 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
     executor = lambda_executor_name()
     if executor:
         env["LAMBDA_RUNTIME_EXECUTOR"] = executor
+    # LocalStack's SQS event source mapping sleeps 1 s after every poll (one batch a second)
+    # and backs off up to 10 s when idle; labs need it to react within a second.
+    env["LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC"] = "0.1"
+    env["LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC"] = "1"
     for sub in ("volume", "fs", "config", "tmp"):
         (data / sub).mkdir(parents=True, exist_ok=True)
     return env
