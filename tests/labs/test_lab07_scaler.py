@@ -23,7 +23,7 @@ def lab():  # type: ignore[no-untyped-def]
 def checks(lab):  # type: ignore[no-untyped-def]
     import sys
 
-    return sys.modules["tutor_lab_checks_07_queue_depth_scaling"]
+    return sys.modules[lab.checks["scaled_out"].fn.__module__]
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +164,10 @@ def test_more_live_consumers_than_allowed_fails(lab, checks, tmp_path: Path) -> 
                   for i in range(5)]
     outcome = checks.max_respected(_ctx(lab, run, tmp_path))
     assert not outcome.passed and "5" in outcome.found
+
+
+def test_the_lab_clock_matches_the_embedded_localstack(lab) -> None:  # type: ignore[no-untyped-def]
+    """The checks expect metrics every metric_period s: what the tutor starts LocalStack with."""
+    from tutor.cloud.embedded import METRICS_INTERVAL
+
+    assert lab.clock.seconds("metric_period") == METRICS_INTERVAL
