@@ -169,17 +169,29 @@ def throughput(endpoint: Endpoint, lam: Any, workdir: Path) -> None:
     print(f"burst of {BURST}: sent in {_ms(sent)} ({BURST / sent:.0f} msg/s, 8 threads x "
           "SendMessageBatch)")
     print(f"  received+deleted without Lambda (1 consumer, 10/receive): {plain:.0f} msg/s")
-    interval = os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "1 (default)")
+    settings = _embedded_settings()
+    interval = settings.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "1 (default)")
     print(f"  through the SQS event source mapping, batch size 10: {with_lambda:.0f} msg/s "
           f"overall, {steady:.0f} msg/s steady ({done} messages in {batches} invokes; "
           f"LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC={interval})")
     print(f"  ratio Lambda / plain consumer: {with_lambda / plain:.2f} overall, "
           f"{steady / plain:.2f} steady")
-    backoff = os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC",
-                             "10 (default)")
+    backoff = settings.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC",
+                           "10 (default)")
     print(f"one message sent to a mapping idle for {IDLE_SECONDS:.0f} s reached the handler "
           f"after {_ms(pickup)} (LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC="
           f"{backoff})")
+
+
+def _embedded_settings() -> dict[str, str]:
+    """The environment the embedded LocalStack really runs with (not this process's)."""
+    import tempfile
+    from pathlib import Path
+
+    from tutor.cloud.embedded import localstack_env
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return localstack_env(0, Path(tmp))
 
 
 def main() -> int:
