@@ -40,6 +40,8 @@ def ensure_sdk(workspace: Path, lab_dir: Path) -> str:
         return (f"`npm ci` in node/ did not finish within {NPM_TIMEOUT:g} s (is the npm "
                 "registry reachable?)")
     if proc.returncode != 0 or not (target / "@aws-sdk" / "client-sqs").is_dir():
-        tail = out.decode(errors="replace").strip().splitlines()[-2:]
-        return f"`npm ci` in node/ failed: {' '.join(tail)[:200]}"
+        lines = out.decode(errors="replace").strip().splitlines()
+        first = next((line for line in lines if "error" in line.lower()), lines[-1] if lines
+                     else "no output")
+        return f"`npm ci` in node/ failed (is the npm registry reachable?): {first[:160]}"
     return ""
