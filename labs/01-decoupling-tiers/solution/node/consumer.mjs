@@ -55,7 +55,14 @@ async function main() {
       QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
     }));
     for (const message of Messages) {
-      const order = parseOrder(message.Body);
+      let order;
+      try {
+        order = parseOrder(message.Body);
+      } catch (err) {
+        // not our contract: leave it (a redrive policy would park it in a DLQ)
+        console.log(`skipping a message: ${err.message}`);
+        continue;
+      }
       if (!(await fulfil(order))) {
         // not deleted: SQS redelivers it after the visibility timeout
         await new Promise((resolve) => setTimeout(resolve, 500));
