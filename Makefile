@@ -16,7 +16,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Lab 01's Node.js consumer uses the AWS SDK v3, pinned by its package-lock.json. Without
+# Node.js or npm that lab step is skipped (and says why), so a failure here is not fatal.
+NODE_LAB := labs/01-decoupling-tiers/starter/node
+NODE_STAMP := $(NODE_LAB)/node_modules/.installed-stamp
+
+$(NODE_STAMP): $(NODE_LAB)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(NODE_LAB) --no-audit --no-fund --loglevel=error && touch $@ \
+		|| echo "warning: npm ci failed; lab 01's Node.js step will be skipped" >&2; \
+	else echo "note: npm not found; lab 01's Node.js step will be skipped" >&2; fi
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: install
 	$(BIN)/tutor
