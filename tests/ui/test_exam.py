@@ -82,7 +82,7 @@ async def test_flag_navigate_submit_and_review() -> None:
         assert ("Design Resilient Architectures" in bars and "█" in bars) or "░" in bars
         reviews = app.screen.query(".review-item")
         assert len(reviews) == len(result.wrong) == 9
-        assert q2.options[0].why in "".join(str(r.render()) for r in reviews)
+        assert q2.options[0].why in "".join(r.text() for r in reviews)
         assert len(app.course.store().exams()) == 1
 
 

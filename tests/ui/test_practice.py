@@ -30,7 +30,7 @@ def key(letter: str) -> str:
 
 
 def feedback_text(screen: PracticeScreen) -> str:
-    return str(screen.query_one(FeedbackView).render())
+    return screen.query_one(FeedbackView).text()
 
 
 async def test_right_then_wrong_answers_show_every_explanation(quizzes: Path) -> None:

@@ -42,7 +42,7 @@ def _evidence(evidence: dict[str, Any]) -> str:
 
 def results(report: StepReport) -> list[str]:
     """The check results of one step: every failure as "Expected X, found Y" with evidence."""
-    lines = ["## Last check", "",
+    lines = ["### Last check", "",
              f"**{report.status}** · {report.score:g} of {report.max_score:g} points · "
              f"{report.seconds:.1f} s", ""]
     if report.note:
@@ -56,7 +56,7 @@ def results(report: StepReport) -> list[str]:
                                           _evidence(check.evidence).splitlines()), "  ```"]
     if report.output:
         tail = report.output.rstrip().splitlines()[-OUTPUT_LINES:]
-        lines += ["", "### Your program's output", "", "```text", *tail, "```"]
+        lines += ["", "#### Your program's output", "", "```text", *tail, "```"]
     return lines
 
 
@@ -64,11 +64,11 @@ def step_brief(index: int, step: Step, hints_shown: int, report: StepReport | No
                detail: dict[str, Any] | None = None) -> str:
     """The selected step: its text, the hints seen so far, and its latest results."""
     blocker = " · blocker: later steps wait for it" if step.blocker else ""
-    lines = [f"# Step {index + 1}: {step.title}", "",
+    lines = [f"## Step {index + 1}: {step.title}", "",
              f"`{step.id}` · {len(step.checks)} check(s), {step.max_score:g} points{blocker}",
              "", step.text.strip(), ""]
     if hints_shown:
-        lines += ["## Hints", ""]
+        lines += ["### Hints", ""]
         for i, hint in enumerate(step.hints[:hints_shown]):
             lines.append(f"{i + 1}. {hint.strip()}")
         lines += ["", f"*hint {hints_shown} of {len(step.hints)}"
@@ -77,7 +77,7 @@ def step_brief(index: int, step: Step, hints_shown: int, report: StepReport | No
     if report is not None:
         lines += results(report)
     elif detail:
-        lines += ["## Last check (from an earlier session)", ""]
+        lines += ["### Last check (from an earlier session)", ""]
         for check in detail.get("checks", []):
             mark = "✓" if check.get("passed") else "✗"
             lines.append(f"- {mark} **{check.get('title', check.get('id'))}**  ")

@@ -13,7 +13,7 @@ from tutor.engine.quiz.sessions import ExamResult, ExamSession
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.countdown import clock_text
 from tutor.ui.widgets.domain_bars import DomainBars
-from tutor.ui.widgets.feedback_view import render_feedback
+from tutor.ui.widgets.feedback_view import FeedbackBody
 from tutor.ui.widgets.inline import inline
 
 
@@ -56,8 +56,9 @@ class ExamResultsScreen(TutorScreen):
                 head = Content.assemble(Content.from_markup("[b]Question $n:[/] ",
                                                             n=str(index + 1)),
                                         inline(prompt.strip()))
-                yield Static(Content("\n").join([head, Content(""), render_feedback(fb)]),
-                             classes="review-item")
+                body = FeedbackBody(fb, head)
+                body.add_class("review-item")
+                yield body
         yield Footer()
 
     def on_mount(self) -> None:

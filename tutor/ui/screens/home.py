@@ -17,6 +17,14 @@ from tutor.ui.progress_summary import BankFigures
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
+LAB_TITLE, BANK_TITLE = 34, 24
+
+
+def clip(text: str, width: int) -> str:
+    """The headline of a title (before any " — "), cut to `width` with an ellipsis."""
+    head = text.split(" — ", 1)[0]
+    return head if len(head) <= width else head[: width - 1].rstrip() + "…"
+
 
 class HomeScreen(TutorScreen):
     BINDINGS = [
@@ -63,13 +71,12 @@ class HomeScreen(TutorScreen):
     def on_mount(self) -> None:
         labs = self.query_one("#labs", DataTable)
         labs.add_column("#", key="number")
-        labs.add_column("Lab", key="title")
-        labs.add_column("Pattern", key="pattern")
+        labs.add_column("Lab", key="title", width=LAB_TITLE)
         labs.add_column("Progress", key="progress")
         banks = self.query_one("#banks", DataTable)
-        banks.add_column("Bank", key="title")
+        banks.add_column("Bank", key="title", width=BANK_TITLE)
         banks.add_column("Questions", key="count")
-        banks.add_column("Accuracy", key="accuracy")
+        banks.add_column("Right", key="accuracy")
         banks.add_column("Due", key="due")
         self.fill(self.labs, self.banks)
         labs.focus()
@@ -85,12 +92,13 @@ class HomeScreen(TutorScreen):
         for entry in labs:
             number = entry.path.name.split("-", 1)[0]
             title = entry.title if not entry.problem else f"⚠ {entry.problem}"
-            lab_table.add_row(number, title, entry.summary, "…", key=entry.id)
+            lab_table.add_row(number, clip(title, LAB_TITLE), "—" if entry.problem else "…",
+                              key=entry.id)
         bank_table = self.query_one("#banks", DataTable)
         bank_table.clear()
         for entry in banks:
             title = entry.title if not entry.problem else f"⚠ {entry.problem}"
-            bank_table.add_row(title, entry.summary, "…", "…", key=entry.id)
+            bank_table.add_row(clip(title, BANK_TITLE), entry.summary, "…", "…", key=entry.id)
         self.query_one("#labs-title", Label).update(
             f"Labs ({len(labs)})" if labs else "Labs (none found in labs/)")
         self.query_one("#banks-title", Label).update(
@@ -112,13 +120,13 @@ class HomeScreen(TutorScreen):
         lab_table = self.query_one("#labs", DataTable)
         for lab_id, line in message.labs.items():
             if lab_id in lab_table.rows:
-                lab_table.update_cell(lab_id, "progress", line)
+                lab_table.update_cell(lab_id, "progress", line, update_width=True)
         bank_table = self.query_one("#banks", DataTable)
         self.figures.update(message.banks)
         self.topics = message.topics or self.topics
         for bank_id, figures in message.banks.items():
             if bank_id in bank_table.rows:
-                bank_table.update_cell(bank_id, "accuracy", figures.accuracy)
+                bank_table.update_cell(bank_id, "accuracy", figures.accuracy, update_width=True)
                 bank_table.update_cell(bank_id, "due", str(figures.due))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

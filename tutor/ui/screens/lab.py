@@ -307,6 +307,10 @@ class LabScreen(TutorScreen):
                            f"{report.max_score:g} points, {passed}/{len(report.steps)} steps")
         self.notify(self.last_score, title="Lab complete!" if report.passed else "Checked",
                     severity="information" if report.passed else "warning")
+        first_failed = next((i for i, s in enumerate(report.steps)
+                             if s.status == "failed"), None)
+        if first_failed is not None and len(report.steps) == self.step_list.option_count:
+            self.step_list.highlighted = first_failed  # show what to work on next
         self.show_status()
         self.show_step()
 

@@ -126,8 +126,11 @@ class PracticeScreen(TutorScreen):
 
     def on_practice_screen_graded(self, message: Graded) -> None:
         self.pending = False
-        self.query_one(FeedbackView).show(message.feedback)
-        self.query_one("#quiz-body").focus()
+        view = self.query_one(FeedbackView)
+        view.show(message.feedback)
+        body = self.query_one("#quiz-body", VerticalScroll)
+        body.focus()
+        self.call_after_refresh(body.scroll_to_widget, view, top=True)
         self.show_status()
 
     def worker_failed(self, worker: Worker[object]) -> None:

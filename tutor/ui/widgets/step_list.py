@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from textual.content import Content
@@ -37,8 +38,10 @@ class StepList(OptionList):
     OptionList.OptionHighlighted message."""
 
     DEFAULT_CSS = """
-    StepList { height: 1fr; border: none; padding: 0; }
+    StepList, StepList:focus { height: 1fr; border: none; padding: 0; }
+    StepList > .option-list--option { padding: 0 0 1 0; }
     """
+    WRAP = 29  # title characters per line; the continuation lines are indented
 
     def __init__(self, steps: list[tuple[str, str]], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -54,9 +57,10 @@ class StepList(OptionList):
         state = self.states[step_id]
         icon, colour = _LOOK.get(state.status, ("?", "$text"))
         number = list(self.titles).index(step_id) + 1
+        title = "\n    ".join(textwrap.wrap(self.titles[step_id], self.WRAP)) or step_id
         return Content.from_markup(
-            f"[{colour}]{icon}[/] {number}. $title\n   [{colour}]{state.label}[/]",
-            title=self.titles[step_id])
+            f"[{colour}]{icon}[/] {number}. [b]$title[/]\n    [{colour}]{state.label}[/]",
+            title=title)
 
     def set_state(self, step_id: str, state: StepState) -> None:
         if step_id in self.states:
