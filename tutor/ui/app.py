@@ -94,8 +94,11 @@ class TutorApp(App[None]):
                         timeout=12, markup=False)
 
     def action_help(self) -> None:
+        from tutor import locations
+
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(locations.workspace_root(),
+                                        self.course.store_path or locations.progress_db()))
 
     def on_unmount(self) -> None:
         # The connection worker must return before asyncio shuts its thread pool down.

@@ -11,6 +11,7 @@ from textual.widgets import Button, Footer, Header, Label, Static
 from textual.worker import Worker
 
 from tutor.engine.quiz.sessions import ExamResult, ExamSession
+from tutor.engine.quiz.taxonomy import DOMAINS
 from tutor.ui.dialogs.confirm import ConfirmDialog
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
@@ -87,8 +88,9 @@ class ExamScreen(TutorScreen):
         q = s.current.question
         flag = " · ⚑ flagged" if s.index in s.flagged else ""
         selected = self.partial.get(s.index) or s.selection()
+        domain = DOMAINS[q.domain].name if q.domain in DOMAINS else q.domain
         view = QuestionView(s.current, f"Question {s.index + 1} of {s.total} · "
-                            f"{q.domain}{flag}", selected)
+                            f"{domain}{flag}", selected)
         main.mount(view)
         main.scroll_home(animate=False)
         self.show_marks()

@@ -14,7 +14,7 @@ from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.countdown import clock_text
 from tutor.ui.widgets.domain_bars import DomainBars
 from tutor.ui.widgets.feedback_view import FeedbackBody
-from tutor.ui.widgets.inline import inline
+from tutor.ui.widgets.inline import inline, reflow
 
 
 class ExamResultsScreen(TutorScreen):
@@ -55,7 +55,7 @@ class ExamResultsScreen(TutorScreen):
                 index, prompt = self.prompts.get(fb.question_id, (0, fb.question_id))
                 head = Content.assemble(Content.from_markup("[b]Question $n:[/] ",
                                                             n=str(index + 1)),
-                                        inline(prompt.strip()))
+                                        inline(reflow(prompt)))
                 body = FeedbackBody(fb, head)
                 body.add_class("review-item")
                 yield body

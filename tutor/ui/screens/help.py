@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
@@ -63,21 +66,24 @@ answer, and grade you on what really happened.
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Markdown {
+    HelpScreen > VerticalScroll {
         width: 90%; height: 90%; border: thick $primary; background: $surface;
-        padding: 0 2; overflow-y: auto;
+        padding: 0 2;
     }
     """
     BINDINGS = [Binding("escape,question_mark", "close", "Close help")]
 
-    def compose(self) -> ComposeResult:
-        from tutor import locations
+    def __init__(self, workspace: Path, store: Path) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.store = store
 
-        yield Markdown(HELP.format(workspace=locations.workspace_root(),
-                                   store=locations.progress_db()))
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP.format(workspace=self.workspace, store=self.store))
 
     def on_mount(self) -> None:
-        self.query_one(Markdown).focus()
+        self.query_one(VerticalScroll).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,4 @@
-"""One question: prompt and options (a RadioSet, or a SelectionList for "choose N").
+"""One question: prompt and options (a RadioSet, or checkboxes for "choose N").
 
 Keys 1-6 / a-f pick an option, enter submits. The widget never grades: it posts
 `Changed` when the selection changes and `Submitted` with the chosen letters.
@@ -9,14 +9,51 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import Checkbox, Label, RadioButton, RadioSet, Static
 
 from tutor.engine.quiz.model import LETTERS
 from tutor.engine.quiz.scoring import Presented
-from tutor.ui.widgets.inline import inline
+from tutor.ui.widgets.inline import inline, reflow
 
 _KIND = {"single": "Choose one", "predict": "Predict the outcome — then it runs for real"}
+
+
+class OptionButton(RadioButton):
+    """A radio button whose long label wraps instead of being cut with an ellipsis."""
+
+    DEFAULT_CSS = """
+    OptionButton { text-wrap: wrap; text-overflow: fold; height: auto; }
+    """
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self.render().wrap(max(1, width))))
+
+
+class OptionBox(Checkbox):
+    """A checkbox for "choose N" whose long label wraps, like OptionButton."""
+
+    DEFAULT_CSS = """
+    OptionBox {
+        text-wrap: wrap; text-overflow: fold; height: auto; width: 1fr;
+        border: none; padding: 0; background: transparent;
+    }
+    OptionBox:focus { border: none; }
+    """
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self.render().wrap(max(1, width))))
+
+
+class ChoiceBoxes(Vertical):
+    """The checkboxes of a "choose N" question; up/down move between them."""
+
+    DEFAULT_CSS = """
+    ChoiceBoxes { height: auto; padding: 0 1; }
+    """
+    BINDINGS = [Binding("down", "app.focus_next", show=False),
+                Binding("up", "app.focus_previous", show=False)]
 
 
 class QuestionView(Vertical):
@@ -25,12 +62,14 @@ class QuestionView(Vertical):
     QuestionView .question-meta { color: $text-muted; }
     QuestionView .question-prompt { padding: 1 0; text-style: bold; }
     QuestionView .question-kind { color: $warning; text-style: italic; }
-    QuestionView RadioSet, QuestionView SelectionList {
+    QuestionView RadioSet, QuestionView ChoiceBoxes {
         width: 1fr; height: auto; border: round $primary-darken-2;
     }
-    QuestionView RadioSet:focus, QuestionView SelectionList:focus { border: round $primary; }
+    QuestionView RadioSet:focus, QuestionView ChoiceBoxes:focus-within {
+        border: round $primary;
+    }
     QuestionView RadioButton { width: 1fr; }
-    QuestionView.-locked RadioSet, QuestionView.-locked SelectionList { opacity: 70%; }
+    QuestionView.-locked RadioSet, QuestionView.-locked ChoiceBoxes { opacity: 70%; }
     """
     BINDINGS = [
         *(Binding(str(i + 1), f"pick({i})", show=False) for i in range(6)),
@@ -63,27 +102,31 @@ class QuestionView(Vertical):
         q = self.question
         if self.meta:
             yield Label(self.meta, classes="question-meta", markup=False)
-        yield Static(inline(q.prompt.strip()), classes="question-prompt")
+        yield Static(inline(reflow(q.prompt)), classes="question-prompt")
         kind = _KIND.get(q.type) or f"Choose {q.picks}"
         yield Label(f"{kind} · 1-{len(q.options)} or a-{LETTERS[len(q.options) - 1]} to pick, "
                     "enter to submit", classes="question-kind")
         labels = [inline(f"{LETTERS[i]}) {o.text}") for i, o in enumerate(q.options)]
         if q.picks > 1:
-            yield SelectionList[str](*((label, LETTERS[i], LETTERS[i] in self.initial)
-                                      for i, label in enumerate(labels)), id="choices")
+            with ChoiceBoxes(id="choices"):
+                for i, label in enumerate(labels):
+                    yield OptionBox(label, value=LETTERS[i] in self.initial)
         else:
             with RadioSet(id="choices"):
                 for i, label in enumerate(labels):
-                    yield RadioButton(label, value=LETTERS[i] in self.initial)
+                    yield OptionButton(label, value=LETTERS[i] in self.initial)
 
     def on_mount(self) -> None:
-        self.query_one("#choices").focus()
+        choices = self.query_one("#choices")
+        (choices.query(OptionBox).first() if isinstance(choices, ChoiceBoxes)
+         else choices).focus()
 
     @property
     def letters(self) -> frozenset[str]:
         choices = self.query_one("#choices")
-        if isinstance(choices, SelectionList):
-            return frozenset(str(v) for v in choices.selected)
+        if isinstance(choices, ChoiceBoxes):
+            return frozenset(LETTERS[i] for i, box in enumerate(choices.query(OptionBox))
+                             if box.value)
         index = choices.pressed_index if isinstance(choices, RadioSet) else -1
         return frozenset({LETTERS[index]}) if index >= 0 else frozenset()
 
@@ -102,9 +145,10 @@ class QuestionView(Vertical):
 
     def action_pick(self, index: int) -> None:
         choices = self.query_one("#choices")
-        if isinstance(choices, SelectionList):
-            choices.toggle(LETTERS[index])
-            choices.highlighted = index
+        if isinstance(choices, ChoiceBoxes):
+            box = list(choices.query(OptionBox))[index]
+            box.toggle()
+            box.focus()
         else:
             list(choices.query(RadioButton))[index].value = True
 
@@ -112,7 +156,7 @@ class QuestionView(Vertical):
         event.stop()
         self.post_message(self.Changed(self.letters))
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:  # type: ignore[type-arg]
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         event.stop()
         self.post_message(self.Changed(self.letters))
 
