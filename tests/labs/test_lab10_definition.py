@@ -1,0 +1,58 @@
+"""Lab 10's reading of a state machine definition, checked without LocalStack."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from tutor.engine.labs.loader import load_lab
+
+LABS = Path(__file__).resolve().parents[2] / "labs"
+
+
+def _checks(folder: str) -> ModuleType:
+    lab = load_lab(LABS / folder)
+    return sys.modules["tutor_lab_checks_" + lab.id.replace("-", "_")]
+
+
+def test_reference_definition_is_recognised() -> None:
+    lab10 = _checks("10-step-functions-wait")
+    text = (LABS / "10-step-functions-wait" / "solution" / "workflow.asl.json").read_text()
+    for placeholder, queue in (("${TasksQueueUrl}", "tasks"),
+                               ("${RejectionsQueueUrl}", "rejections")):
+        text = text.replace(placeholder, f"http://127.0.0.1:1/000000000000/lab10-{queue}")
+    definition = json.loads(text)
+    name, state = lab10._token_task(definition)
+    assert name == "PackOrder"
+    assert any("$$.Task.Token" in s for s in lab10._strings(state["Parameters"]))
+    assert lab10._reaches(definition, "NotifyRejection", "notify")
+    assert lab10._reaches(definition, "NotifyRejection", "fail")
+
+
+def test_starter_definition_does_not_wait() -> None:
+    lab10 = _checks("10-step-functions-wait")
+    definition = json.loads((LABS / "10-step-functions-wait" / "starter" /
+                             "workflow.asl.json").read_text())
+    assert lab10._token_task(definition) is None
+
+
+def test_token_task_found_inside_a_parallel_branch() -> None:
+    lab10 = _checks("10-step-functions-wait")
+    inner = {"Type": "Task", "End": True,
+             "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+             "Parameters": {"QueueUrl": "u", "MessageBody.$":
+                            "States.JsonToString($$.Task.Token)"}}
+    definition = {"StartAt": "P", "States": {"P": {
+        "Type": "Parallel", "End": True,
+        "Branches": [{"StartAt": "Wait", "States": {"Wait": inner}}]}}}
+    assert lab10._token_task(definition) == ("Wait", inner)
+
+
+def test_a_fail_state_with_another_error_is_not_the_rejection() -> None:
+    lab10 = _checks("10-step-functions-wait")
+    definition = {"States": {"Notify": {"Type": "Pass", "Next": "Oops"},
+                             "Oops": {"Type": "Fail", "Error": "States.ALL"}}}
+    assert not lab10._reaches(definition, "Notify", "fail")
+
