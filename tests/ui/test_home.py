@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import yaml
 from textual.widgets import DataTable
 
 from tutor.cloud.endpoint import Endpoint
@@ -70,3 +71,40 @@ async def test_empty_lists_and_lost_connection_are_shown(tmp_path: Path) -> None
         assert "stopped answering" in bar.state.detail
         assert bar.has_class("-lost")
         await pilot.press("q")
+
+
+async def test_progress_columns_come_from_the_store(labs: Path, quizzes: Path) -> None:
+    from tutor.engine.progress import open_store
+
+    store = open_store()
+    store.record_step("09-fifo", "fifo-queue", 5, 5, True)
+    store.record_step("09-fifo", "groups-and-dedup", 1, 4, False)
+    store.record_answer("ui-single", "ui-fixture", "practice", True, ["a"])
+    store.record_answer("ui-multiple", "ui-fixture", "practice", False, ["a", "c"])
+    store.save_card("ui-multiple", "{}", 0.0)  # due long ago
+    store.close()
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(110, 30)) as pilot:
+        lab_table = app.screen.query_one("#labs", DataTable)
+        bank_table = app.screen.query_one("#banks", DataTable)
+        await _until(lambda: "✓" in str(lab_table.get_row("09-fifo")), pilot)
+        steps = len(yaml.safe_load((labs / "09-fifo" / "lab.yaml").read_text())["steps"])
+        best = (1.0 + 0.25) / steps
+        assert f"1/{steps} ✓ · {best:.0%}" in lab_table.get_row("09-fifo")
+        await _until(lambda: "50%/2" in bank_table.get_row("ui-fixture"), pilot)
+        assert bank_table.get_row("ui-fixture")[-1] == "1"  # one card due
+
+
+async def test_help_names_the_workspace(labs: Path, quizzes: Path, tutor_home: Path) -> None:
+    from textual.widgets import Markdown
+
+    from tutor.ui.screens.help import HelpScreen
+
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.press("question_mark")
+        await _until(lambda: isinstance(app.screen, HelpScreen), pilot)
+        text = app.screen.query_one(Markdown).source
+        assert str(tutor_home / "workspace") in text and "ctrl+s" in text
+        await pilot.press("escape")
+        await _until(lambda: not isinstance(app.screen, HelpScreen), pilot)

@@ -154,3 +154,57 @@ async def test_reset_confirms_then_reports_what_it_deleted(labs: Path, quizzes: 
         assert "TODO" in infra.read_text()
         urls = sqs.list_queues(QueueNamePrefix="lab09-").get("QueueUrls", [])
         assert urls == []
+
+
+@pytest.mark.localstack
+async def test_watch_mode_checks_again_on_save(labs: Path, quizzes: Path,
+                                               localstack: Endpoint, tutor_home: Path) -> None:
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint=localstack.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lab(app, pilot)
+        await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
+        await pilot.press("w")  # not started yet: refused
+        await pilot.pause()
+        assert not screen.watching
+        await pilot.press("s")
+        await until(lambda: screen.started, pilot)
+        await pilot.press("w")
+        await until(lambda: "watching" in status(app), pilot)
+        await pilot.pause(1.5)  # the watcher takes its first look
+        assert screen.last_score == ""  # nothing saved yet: nothing checked
+        infra = tutor_home / "workspace" / "09-fifo" / "infra.py"
+        infra.write_text(infra.read_text() + "\n# saved\n")
+        await until(lambda: screen.last_score != "" and not screen.checking, pilot,
+                    seconds=60)
+        assert any("Saved: checking again" in n for n in notes(app))
+        assert screen.query_one(StepList).states["fifo-queue"].status == "failed"
+        await pilot.press("w")
+        await until(lambda: "watch off" in status(app), pilot)
+        assert not any(w.group == "watch" and w.is_running for w in screen.workers)
+
+
+async def test_check_needs_localstack_and_says_so(labs: Path, quizzes: Path) -> None:
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lab(app, pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        assert not screen.checking
+        assert any("LocalStack not ready" in n for n in notes(app))
+        assert screen.query_one(StepList).states["fifo-queue"].status == "not checked"
+
+
+async def test_invalid_lab_is_a_blocking_error(labs: Path, quizzes: Path) -> None:
+    from tutor.ui.dialogs.error import ErrorDialog
+    from tutor.ui.screens.home import HomeScreen
+
+    yaml_file = labs / "09-fifo" / "lab.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("minutes:", "minutez:"))
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, ErrorDialog), pilot)
+        assert "`minutes`" in app.screen.error.message  # names the file and the field
+        assert app.screen.error.title == "Invalid lab content"
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, HomeScreen), pilot)

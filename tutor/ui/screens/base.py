@@ -33,9 +33,9 @@ class TutorScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.worker_failed(event.worker)  # first: it may leave this screen
             self.tutor.show_error(event.worker.error,
                                   blocking=event.worker.group in self.BLOCKING_GROUPS)
-            self.worker_failed(event.worker)
 
     def worker_failed(self, worker: Worker[object]) -> None:
         """Put the screen back in a usable state after a worker failed (override)."""

@@ -169,7 +169,7 @@ class LabScreen(TutorScreen):
 
     def worker_failed(self, worker: Worker[object]) -> None:
         if worker.group == "open":
-            self.app.pop_screen()
+            self.dismiss()
         elif worker.group == "check":
             self.checking = False
             self.restore_states()
