@@ -75,11 +75,16 @@ def _get(args: argparse.Namespace) -> Any:
 
 
 def _labs(args: argparse.Namespace) -> int:
-    from tutor.engine.labs.api import lab_status, load_labs
+    import sys
+
+    from tutor.engine.labs.api import lab_status, load_valid_labs
 
     store = _store()
     rows = []
-    for lab in load_labs():
+    labs, problems = load_valid_labs()
+    for problem in problems:  # a broken lab must not hide the others
+        print(f"warning: {problem}", file=sys.stderr)
+    for lab in labs:
         status = lab_status(lab, store)
         done = sum(1 for s in status["steps"] if s["passed"])
         rows.append({"id": lab.id, "title": lab.title, "minutes": lab.spec.minutes,

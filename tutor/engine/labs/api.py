@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.cloud.endpoint import Endpoint, active
-from tutor.engine.labs.loader import Lab, get_lab, load_labs
+from tutor.engine.labs.loader import Lab, get_lab, load_labs, load_valid_labs
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import LabReport, StepReport, record
 from tutor.engine.labs.runner import run_checks as _run_checks
@@ -23,7 +23,8 @@ from tutor.engine.labs.workspace import start_lab as _start_lab
 from tutor.errors import TutorError
 
 __all__ = ["Hint", "Lab", "LabReport", "ResetResult", "StepReport", "apply_solution",
-           "changed_files", "get_lab", "lab_status", "load_labs", "next_hint", "reset_lab",
+           "changed_files", "get_lab", "lab_status", "load_labs", "load_valid_labs",
+           "next_hint", "reset_lab",
            "reveal_solution", "run_checks", "start_lab", "workspace_dir"]
 
 

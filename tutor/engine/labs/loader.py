@@ -295,18 +295,25 @@ def load_labs(root: Path | None = None) -> list[Lab]:
     return [load_lab(path) for path in lab_dirs(root)]
 
 
+def load_valid_labs(root: Path | None = None) -> tuple[list[Lab], list[str]]:
+    """The labs that load, and the problems of those that do not (a UI shows both)."""
+    from tutor import locations
+
+    labs: list[Lab] = []
+    problems: list[str] = []
+    for path in lab_dirs(root or locations.labs_dir()):
+        try:
+            labs.append(load_lab(path))
+        except LabContentError as exc:
+            problems.extend(exc.problems)
+    return labs, problems
+
+
 def validate_labs(root: Path | None = None) -> list[str]:
     """Every content problem of every lab (empty when all are valid)."""
     from tutor import locations
 
-    root = root or locations.labs_dir()
-    problems: list[str] = []
-    for path in lab_dirs(root):
-        try:
-            load_lab(path)
-        except LabContentError as exc:
-            problems.extend(exc.problems)
-    return problems
+    return load_valid_labs(root or locations.labs_dir())[1]
 
 
 def get_lab(lab_id: str, root: Path | None = None) -> Lab:
