@@ -111,3 +111,58 @@ async def test_predict_question_runs_for_real(quizzes: Path, localstack: Endpoin
         assert "visible=2,in_flight=1" in text  # the outcome LocalStack really produced
         assert "GetQueueAttributes" in text and "SendMessage" in text  # the evidence
         assert view.has_class("-right")
+
+
+async def test_chooser_review_serves_due_cards_or_says_none(quizzes: Path) -> None:
+    from textual.widgets import DataTable
+
+    from tutor.ui.dialogs.error import ErrorDialog
+    from tutor.ui.dialogs.quiz_chooser import QuizChooser
+
+    app = make_app(quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        banks = app.screen.query_one("#banks", DataTable)
+        await until(lambda: banks.get_row("ui-fixture")[-1] == "0", pilot)
+        await pilot.press("b", "enter")
+        await until(lambda: isinstance(app.screen, QuizChooser), pilot)
+        await pilot.press("down", "down", "down", "down", "enter")  # review: none due
+        await until(lambda: isinstance(app.screen, ErrorDialog), pilot)
+        assert app.screen.error.title == "Nothing to review"
+        await pilot.press("escape")
+
+        store = app.course.store()  # a wrong answer, its card due now
+        practice = session_of(app, quizzes, "ui-single")
+        q = practice.current.question
+        practice.answer(sorted(set(q.letters) - q.correct_letters)[0])
+        store.save_card("ui-single", store.card("ui-single"), 0.0)
+        await pilot.press("r")  # refresh the home screen's figures
+        await until(lambda: banks.get_row("ui-fixture")[-1] == "1", pilot)
+        await pilot.press("b", "enter")
+        await until(lambda: isinstance(app.screen, QuizChooser), pilot)
+        await pilot.press("down", "down", "down", "down", "enter")
+        await until(lambda: isinstance(app.screen, PracticeScreen), pilot)
+        assert app.screen.title_text == "Review: 1 due cards"
+        assert app.screen.session.current.question.id == "ui-single"
+
+
+async def test_chooser_practice_by_topic(quizzes: Path) -> None:
+    from textual.widgets import Select
+
+    from tutor.ui.dialogs.quiz_chooser import QuizChooser
+
+    app = make_app(quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.screen.topics is not None, pilot)
+        assert ("dlq", 1) in app.screen.topics
+        await pilot.press("b", "enter")
+        await until(lambda: isinstance(app.screen, QuizChooser), pilot)
+        await pilot.press("down", "enter")  # by topic, none chosen yet: asks for one
+        await pilot.pause()
+        assert isinstance(app.screen, QuizChooser)
+        assert any("Choose a topic" in n for n in notes(app))
+        app.screen.query_one("#topic", Select).value = "dlq"
+        app.screen.query_one("#modes").focus()
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, PracticeScreen), pilot)
+        assert app.screen.title_text == "Practice: topic dlq"
+        assert [q.id for _b, q in app.screen.session.items] == ["ui-multiple"]
