@@ -20,7 +20,7 @@ import boto3
 PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab05-")
 UPLOADS = f"{PREFIX}uploads"
 PROCESSED = f"{PREFIX}processed"
-MAX_BYTES = 1_048_576
+MAX_BYTES = 10 * 1_048_576  # documents up to 10 MiB
 s3 = boto3.client("s3")
 
 
@@ -47,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
         data = self.rfile.read(length)
         name = PurePosixPath(self.headers.get("X-Filename") or "upload.txt").name
         upload_id = uuid.uuid4().hex
-        # The claim check: the file goes to S3 (an SQS message holds at most 256 KiB);
+        # The claim check: the file goes to S3 (an SQS message holds at most 1 MiB);
         # S3 then announces it on the queue, and the function does the slow work.
         try:
             s3.put_object(Bucket=UPLOADS, Key=f"incoming/{upload_id}/{name}", Body=data)

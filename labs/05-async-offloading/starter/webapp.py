@@ -23,7 +23,7 @@ import scanner
 PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab05-")
 UPLOADS = f"{PREFIX}uploads"
 PROCESSED = f"{PREFIX}processed"
-MAX_BYTES = 1_048_576
+MAX_BYTES = 10 * 1_048_576  # documents up to 10 MiB
 s3 = boto3.client("s3")
 
 
