@@ -15,6 +15,7 @@ from tutor.ui.dialogs.solution import SolutionScreen
 from tutor.ui.screens.lab import LabScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.step_list import StepList
+from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 
 from .helpers import SIZE, notes, until
 
@@ -178,9 +179,13 @@ async def test_watch_mode_checks_again_on_save(labs: Path, quizzes: Path,
                     seconds=60)
         assert any("Saved: checking again" in n for n in notes(app))
         assert screen.query_one(StepList).states["fifo-queue"].status == "failed"
+        watcher = screen.query_one(WorkspaceWatcher)
+        polling = [w for w in app.workers if w.node is watcher]
+        assert polling and polling[0].is_running
         await pilot.press("w")
         await until(lambda: "watch off" in status(app), pilot)
-        assert not any(w.group == "watch" and w.is_running for w in screen.workers)
+        assert not screen.query(WorkspaceWatcher)
+        assert polling[0].is_cancelled  # the polling thread is told to stop
 
 
 async def test_check_needs_localstack_and_says_so(labs: Path, quizzes: Path) -> None:

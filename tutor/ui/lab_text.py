@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tutor.engine.labs.api import ResetResult
     from tutor.engine.labs.loader import Lab
     from tutor.engine.labs.model import Step
     from tutor.engine.labs.runner import StepReport
@@ -85,3 +87,28 @@ def step_brief(index: int, step: Step, hints_shown: int, report: StepReport | No
     else:
         lines += ["*Not checked yet: press `c` when your work is saved.*"]
     return "\n".join(lines)
+
+
+def reset_report(result: ResetResult) -> str:
+    """What a reset did: the starter restored, the cloud resources deleted (or left)."""
+    lines = [f"The starter is back in `{result.workspace}`.", ""]
+    deleted = {kind: names for kind, names in result.deleted.items() if names}
+    if deleted:
+        lines += ["**Deleted from LocalStack:**", ""]
+        lines += [f"- {kind}: {', '.join(names)}" for kind, names in deleted.items()]
+    else:
+        lines.append("Nothing to delete in LocalStack: the lab had no resources.")
+    left = {kind: names for kind, names in result.left.items() if names}
+    if left or result.errors:
+        lines += ["", "**Left behind:**", ""]
+        lines += [f"- {kind}: {', '.join(names)}" for kind, names in left.items()]
+        lines += [f"- {error}" for error in result.errors]
+    return "\n".join(lines)
+
+
+def start_over(workspace: Path | None, changed: list[str]) -> str:
+    shown = "\n".join(f"  {name}" for name in changed[:8])
+    more = f"\n  … and {len(changed) - 8} more" if len(changed) > 8 else ""
+    name = workspace.name if workspace else "the folder"
+    return (f"Your workspace {workspace} already has your work:\n{shown}{more}\n\n"
+            f"Starting over copies a fresh starter; your folder is kept as {name}.bak.")

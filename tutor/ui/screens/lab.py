@@ -10,19 +10,16 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import (
     Footer,
     Header,
     Label,
-    Markdown,
     OptionList,
     Static,
-    TabbedContent,
-    TabPane,
 )
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from tutor.engine.catalog import Entry
 from tutor.engine.labs.api import Hint, Lab, LabReport, ResetResult, StepReport
@@ -33,10 +30,11 @@ from tutor.ui.dialogs.info import InfoDialog
 from tutor.ui.dialogs.solution import SolutionScreen
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.step_list import StepList, StepState
+from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 
-WATCH_INTERVAL = 1.0  # seconds between two looks at the workspace
-WATCH_LIMIT = 4 * 3600  # a forgotten watch stops by itself
+LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch"}
 
 
 class LabScreen(TutorScreen):
@@ -92,11 +90,6 @@ class LabScreen(TutorScreen):
             super().__init__()
             self.result = result
 
-    class Saved(Message):
-        def __init__(self, files: list[str]) -> None:
-            super().__init__()
-            self.files = files
-
     def __init__(self, entry: Entry) -> None:
         super().__init__()
         self.entry = entry
@@ -107,9 +100,8 @@ class LabScreen(TutorScreen):
         self.details: dict[str, dict[str, Any]] = {}  # last results from earlier sessions
         self.hints: dict[str, int] = {}  # hints shown per step
         self.passed: set[str] = set()
-        self.checking = False
-        self.watching = False
         self.last_score = ""
+        self._checking = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,13 +109,7 @@ class LabScreen(TutorScreen):
         with Horizontal(id="lab-body"):
             with Vertical(id="lab-steps", classes="pane"):
                 yield Label("Steps", classes="pane-title")
-            with TabbedContent(id="lab-tabs"):
-                with TabPane("Step", id="tab-step"), VerticalScroll():
-                    yield Markdown("", id="step-detail")
-                with TabPane("Overview", id="tab-overview"), VerticalScroll():
-                    yield Markdown("", id="overview")
-                with TabPane("README", id="tab-readme"), VerticalScroll():
-                    yield Markdown("", id="readme")
+            yield LabBrief(id="lab-tabs")
         yield ConnectionBar()
         yield Footer()
 
@@ -141,6 +127,7 @@ class LabScreen(TutorScreen):
         store = self.course.store()
         state = lab_status(lab, store)
         state["latest"] = {k: v.detail for k, v in store.latest_steps(lab.id).items()}
+        state["started"] = state["started"] and Path(state["workspace"]).is_dir()
         readme = lab.readme.read_text(encoding="utf-8", errors="replace") \
             if lab.readme.is_file() else "*This lab has no README.*"
         self.post_message(self.Loaded(lab, state, readme))
@@ -149,7 +136,7 @@ class LabScreen(TutorScreen):
         lab, state = message.lab, message.state
         self.lab = lab
         self.workspace = Path(state["workspace"])
-        self.started = state["started"] and self.workspace.is_dir()
+        self.started = state["started"]
         steps = StepList([(s.id, s.title) for s in lab.spec.steps], id="steps")
         self.query_one("#lab-steps").mount(steps)
         for step in state["steps"]:
@@ -161,21 +148,34 @@ class LabScreen(TutorScreen):
                 self.details[step["id"]] = detail
                 steps.set_state(step["id"], StepState.of(detail.get("status", "failed"),
                                                          step["score"], step["max_score"]))
-        self.query_one("#overview", Markdown).update(lab_text.overview(lab))
-        self.query_one("#readme", Markdown).update(message.readme)
+        self.query_one(LabBrief).set_pages(lab_text.overview(lab), message.readme)
         steps.focus()
+        self.refresh_bindings()
         self.show_status()
         self.show_step()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LAB_ACTIONS and self.lab is None:
+            return None  # shown dimmed in the footer until the lab has loaded
+        return True
 
     def worker_failed(self, worker: Worker[object]) -> None:
         if worker.group == "open":
             self.dismiss()
         elif worker.group == "check":
             self.checking = False
-            self.restore_states()
-        elif worker.group == "watch":
-            self.watching = False
+            self.step_list.settle(self.reports)
         self.show_status()
+
+    @property
+    def checking(self) -> bool:
+        return self._checking
+
+    @checking.setter
+    def checking(self, value: bool) -> None:
+        self._checking = value
+        for watcher in self.query(WorkspaceWatcher):
+            watcher.paused = value  # the checks' own programs write files
 
     # --- what is shown -----------------------------------------------------------------
 
@@ -208,29 +208,18 @@ class LabScreen(TutorScreen):
         index = [s.id for s in self.lab.spec.steps].index(step_id)
         brief = lab_text.step_brief(index, self.lab.step(step_id), self.hints.get(step_id, 0),
                                     self.reports.get(step_id), self.details.get(step_id))
-        self.query_one("#step-detail", Markdown).update(brief)
+        self.query_one(LabBrief).show_step(brief)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.show_step()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.query_one(TabbedContent).active = "tab-step"
-
-    def restore_states(self) -> None:
-        if self.lab is None:
-            return
-        for step in self.lab.spec.steps:
-            if self.step_list.states[step.id].status == "checking":
-                report = self.reports.get(step.id)
-                self.step_list.set_state(step.id, StepState.of(
-                    report.status, report.score, report.max_score) if report
-                    else StepState("not checked"))
+        self.query_one(LabBrief).reveal("step")
 
     # --- start -------------------------------------------------------------------------
 
     def action_start(self) -> None:
-        if self.lab is not None:
-            self.start(force=False)
+        self.start(force=False)
 
     @work(thread=True, exclusive=True, group="start", exit_on_error=False)
     def start(self, force: bool) -> None:
@@ -246,13 +235,8 @@ class LabScreen(TutorScreen):
                                                  store=self.course.store())))
 
     def on_lab_screen_needs_force(self, message: NeedsForce) -> None:
-        shown = "\n".join(f"  {name}" for name in message.changed[:8])
-        more = f"\n  … and {len(message.changed) - 8} more" if len(message.changed) > 8 else ""
         self.app.push_screen(ConfirmDialog(
-            "Start over?",
-            f"Your workspace {self.workspace} already has your work:\n{shown}{more}\n\n"
-            f"Starting over copies a fresh starter; your folder is kept as "
-            f"{self.workspace.name if self.workspace else ''}.bak.",
+            "Start over?", lab_text.start_over(self.workspace, message.changed),
             "Start over", "Keep my work", danger=True),
             lambda yes: self.start(force=True) if yes else None)
 
@@ -266,7 +250,7 @@ class LabScreen(TutorScreen):
     # --- check -------------------------------------------------------------------------
 
     def action_check(self) -> None:
-        if self.lab is None or self.checking:
+        if self.checking:
             return
         try:
             endpoint = self.tutor.endpoint()
@@ -274,8 +258,7 @@ class LabScreen(TutorScreen):
             self.tutor.show_error(exc)
             return
         self.checking = True
-        for step in self.lab.spec.steps:
-            self.step_list.set_state(step.id, StepState("checking"))
+        self.step_list.set_all(StepState("checking"))
         self.show_status()
         self.run_check(endpoint)
 
@@ -301,7 +284,7 @@ class LabScreen(TutorScreen):
     def on_lab_screen_checked(self, message: Checked) -> None:
         report = message.report
         self.checking = False
-        self.restore_states()
+        self.step_list.settle(self.reports)
         passed = sum(1 for s in report.steps if s.passed)
         self.last_score = (f"last check {time.strftime('%H:%M:%S')}: {report.score:g}/"
                            f"{report.max_score:g} points, {passed}/{len(report.steps)} steps")
@@ -317,7 +300,7 @@ class LabScreen(TutorScreen):
     # --- hints and solution --------------------------------------------------------------
 
     def action_hint(self) -> None:
-        if self.lab is not None and self.selected:
+        if self.selected:
             self.hint(self.selected)
 
     @work(thread=True, exclusive=True, group="hint", exit_on_error=False)
@@ -330,14 +313,14 @@ class LabScreen(TutorScreen):
     def on_lab_screen_hint_shown(self, message: HintShown) -> None:
         hint = message.hint
         self.hints[hint.step_id] = max(self.hints.get(hint.step_id, 0), hint.index + 1)
-        self.query_one(TabbedContent).active = "tab-step"
+        self.query_one(LabBrief).reveal("step")
         self.notify(hint.text, title=f"Hint {hint.index + 1} of {hint.total}", timeout=15,
                     markup=False)
         self.show_step()
 
     def action_solution(self) -> None:
         step_id = self.selected
-        if self.lab is None or step_id is None:
+        if self.lab is None or step_id is None:  # (for mypy: check_action saw to it)
             return
         total = len(self.lab.step(step_id).hints)
         seen = self.hints.get(step_id, 0)
@@ -389,80 +372,46 @@ class LabScreen(TutorScreen):
 
     def on_lab_screen_reset_done(self, message: ResetDone) -> None:
         result = message.result
-        lines = [f"The starter is back in `{result.workspace}`.", ""]
-        deleted = {kind: names for kind, names in result.deleted.items() if names}
-        if deleted:
-            lines += ["**Deleted from LocalStack:**", ""]
-            lines += [f"- {kind}: {', '.join(names)}" for kind, names in deleted.items()]
-        else:
-            lines.append("Nothing to delete in LocalStack: the lab had no resources.")
-        left = {kind: names for kind, names in result.left.items() if names}
-        if left or result.errors:
-            lines += ["", "**Left behind:**", ""]
-            lines += [f"- {kind}: {', '.join(names)}" for kind, names in left.items()]
-            lines += [f"- {error}" for error in result.errors]
         self.started = True
         self.workspace = result.workspace
         self.reports.clear()
         self.details.clear()
         self.passed.clear()
         self.last_score = ""
-        if self.lab is not None:
-            for step in self.lab.spec.steps:
-                self.step_list.set_state(step.id, StepState("not checked"))
+        self.step_list.set_all(StepState("not checked"))
         self.show_status()
         self.show_step()
-        self.app.push_screen(InfoDialog("Lab reset", "\n".join(lines)))
+        self.app.push_screen(InfoDialog("Lab reset", lab_text.reset_report(result)))
 
     # --- watch -------------------------------------------------------------------------
 
     def action_watch(self) -> None:
-        if self.lab is None:
-            return
-        if self.watching:
-            self.watching = False
-            self.workers.cancel_group(self, "watch")
+        watchers = self.query(WorkspaceWatcher)
+        if watchers:
+            watchers.remove()
             self.notify("Watch mode off", title="Watch")
-        elif not self.started:
+        elif not self.started or self.workspace is None:
             self.notify("Start the lab first (s)", title="Watch", severity="warning")
         else:
-            self.watching = True
-            self.watch_workspace(self.workspace)
+            self.mount(WorkspaceWatcher(self.workspace))
             self.notify("Checking again whenever you save a file in the workspace",
                         title="Watch mode on")
-        self.show_status()
+        self.call_after_refresh(self.show_status)
 
-    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
-    def watch_workspace(self, root: Path) -> None:
-        from tutor.ui.workspace_watch import changed, snapshot
+    @property
+    def watching(self) -> bool:
+        return bool(self.query(WorkspaceWatcher))
 
-        worker = get_current_worker()
-        before = snapshot(root)
-        deadline = time.monotonic() + WATCH_LIMIT
-        while not worker.is_cancelled and time.monotonic() < deadline:
-            time.sleep(WATCH_INTERVAL)
-            if self.checking:  # the checks' own programs write files: look again after
-                before = {}
-                continue
-            after = snapshot(root)
-            files = changed(before, after) if before else []
-            before = after
-            if files and not worker.is_cancelled:
-                self.post_message(self.Saved(files))
-
-    def on_lab_screen_saved(self, message: Saved) -> None:
-        if self.watching and not self.checking:
+    def on_workspace_watcher_saved(self, message: WorkspaceWatcher.Saved) -> None:
+        if not self.checking:
             self.notify(", ".join(message.files[:3]), title="Saved: checking again",
                         markup=False)
             self.action_check()
 
-    def on_unmount(self) -> None:
-        self.workers.cancel_group(self, "watch")
-
     # --- navigation ----------------------------------------------------------------------
 
     def action_readme(self) -> None:
-        self.query_one(TabbedContent).active = "tab-readme"
+        self.query_one(LabBrief).reveal("readme")
 
     def action_back(self) -> None:
         self.app.pop_screen()

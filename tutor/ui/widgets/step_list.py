@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from tutor.engine.labs.runner import StepReport
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,19 @@ class StepList(OptionList):
         if step_id in self.states:
             self.states[step_id] = state
             self.replace_option_prompt(step_id, self._prompt(step_id))
+
+    def set_all(self, state: StepState) -> None:
+        for step_id in self.titles:
+            self.set_state(step_id, state)
+
+    def settle(self, reports: dict[str, StepReport]) -> None:
+        """After a check ended (or failed): no step stays "checking"."""
+        for step_id, state in self.states.items():
+            if state.status == "checking":
+                report = reports.get(step_id)
+                self.set_state(step_id, StepState.of(report.status, report.score,
+                                                     report.max_score)
+                               if report else StepState("not checked"))
 
     @property
     def selected_step(self) -> str | None:
