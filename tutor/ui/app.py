@@ -16,9 +16,7 @@ from tutor.cloud.endpoint import Endpoint
 from tutor.engine import catalog
 from tutor.errors import TutorError
 from tutor.ui.course import Course
-from tutor.ui.dialogs.error import ErrorDialog
 from tutor.ui.failures import as_tutor_error
-from tutor.ui.screens.help import HelpScreen
 from tutor.ui.screens.home import HomeScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
@@ -88,6 +86,8 @@ class TutorApp(App[None]):
         """The one way errors reach the learner: a toast if transient, else a dialog."""
         problem = as_tutor_error(error)
         if blocking:
+            from tutor.ui.dialogs.error import ErrorDialog
+
             self.push_screen(ErrorDialog(problem))
         else:
             self.notify(problem.one_line(), title=problem.title, severity="error",
@@ -95,6 +95,7 @@ class TutorApp(App[None]):
 
     def action_help(self) -> None:
         from tutor import locations
+        from tutor.ui.screens.help import HelpScreen  # Markdown is heavy: load on demand
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(locations.workspace_root(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,10 +13,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label
 
 from tutor.engine.catalog import Entry
-from tutor.ui.dialogs.quiz_chooser import QuizChoice, QuizChooser
 from tutor.ui.progress_summary import BankFigures
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
+
+if TYPE_CHECKING:
+    from tutor.ui.dialogs.quiz_chooser import QuizChoice
 
 LAB_TITLE, BANK_TITLE = 34, 24
 
@@ -83,7 +86,8 @@ class HomeScreen(TutorScreen):
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        self.load_progress()
+        # After the first paint: reading the banks takes the GIL for half a second.
+        self.set_timer(0.3, self.load_progress)
 
     def fill(self, labs: list[Entry], banks: list[Entry]) -> None:
         self.labs, self.banks = labs, banks
@@ -142,6 +146,8 @@ class HomeScreen(TutorScreen):
 
             self.app.push_screen(LabScreen(entry))
         else:
+            from tutor.ui.dialogs.quiz_chooser import QuizChooser
+
             due = sum(f.due for f in self.figures.values())
             self.app.push_screen(QuizChooser(entry, due, self.topics), self.start_quiz)
 
