@@ -178,3 +178,14 @@ def test_api_records_progress_hints_and_gates_the_solution(localstack: Endpoint,
     result = api.reset_lab(lab, localstack, store=store)
     assert result.deleted.get("sqs") and result.left == {}
     assert changed_files(lab) == [] and work.exists()
+
+
+def test_engine_imports_without_textual() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tutor.engine.labs.api, tutor.engine.labs.selftest; "
+            "print('textual' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "False"

@@ -168,6 +168,10 @@ def _print_step(console: Any, lab: Any, number: int, report: Any) -> None:
             console.print(f"      {mark} {_esc(result.title)}")
         else:
             console.print(f"      {mark} {_esc(result.message)}")
+            shown = str(result.evidence.get("output", "")).strip()
+            if shown and not report.output:  # what the learner's programs printed
+                tail = "\n".join(shown.splitlines()[-12:])
+                console.print("        [dim]" + _esc(tail).replace("\n", "\n        ") + "[/]")
     if report.output:
         console.print("      [dim]output of your programs:[/]")
         console.print("        " + _esc(report.output).replace("\n", "\n        "))
