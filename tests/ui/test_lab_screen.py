@@ -84,7 +84,7 @@ async def test_hints_progress_then_solution_opens(labs: Path, quizzes: Path) -> 
         await until(lambda: screen.hints.get(step.id) == 2, pilot)
         assert f"hint 2 of {total}" in detail(app)
         assert step.hints[1].strip()[:30] in detail(app)
-        assert any(f"Hint 2 of {total}" in n for n in notes(app))
+        assert any(f"Hint 2 of {total} is under the step" in n for n in notes(app))
         for _ in range(total - 2):
             await pilot.press("h")
         await until(lambda: screen.hints.get(step.id) == total, pilot)

@@ -23,7 +23,7 @@ class BankFigures:
 
     @property
     def accuracy(self) -> str:
-        return f"{100 * self.correct / self.answered:.0f}%/{self.answered}" \
+        return f"{100 * self.correct / self.answered:.0f}% of {self.answered}" \
             if self.answered else "—"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tutor.ui.dialogs.quiz_chooser import QuizChoice
 
 LAB_TITLE, BANK_TITLE = 34, 24
+NARROW = 118  # columns below which the two panes stack
 
 
 def clip(text: str, width: int) -> str:
@@ -57,6 +58,7 @@ class HomeScreen(TutorScreen):
         self.banks = banks
         self.figures: dict[str, BankFigures] = {}
         self.topics: list[tuple[str, int]] | None = None
+        self.lab_lines: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,10 +76,10 @@ class HomeScreen(TutorScreen):
     def on_mount(self) -> None:
         labs = self.query_one("#labs", DataTable)
         labs.add_column("#", key="number")
-        labs.add_column("Lab", key="title", width=LAB_TITLE)
+        labs.add_column("Lab", key="title")
         labs.add_column("Progress", key="progress")
         banks = self.query_one("#banks", DataTable)
-        banks.add_column("Bank", key="title", width=BANK_TITLE)
+        banks.add_column("Bank", key="title")
         banks.add_column("Questions", key="count")
         banks.add_column("Right", key="accuracy")
         banks.add_column("Due", key="due")
@@ -89,20 +91,32 @@ class HomeScreen(TutorScreen):
         # After the first paint: reading the banks takes the GIL for half a second.
         self.set_timer(0.3, self.load_progress)
 
+    def on_resize(self, event: events.Resize) -> None:
+        # Below NARROW columns the panes stack, and each gets the whole width.
+        narrow = event.size.width < NARROW
+        if narrow != self.query_one("#home-panes").has_class("-narrow"):
+            self.query_one("#home-panes").set_class(narrow, "-narrow")
+            self.fill(self.labs, self.banks)
+
     def fill(self, labs: list[Entry], banks: list[Entry]) -> None:
         self.labs, self.banks = labs, banks
+        wide = 1.6 if self.query_one("#home-panes").has_class("-narrow") else 1.0
         lab_table = self.query_one("#labs", DataTable)
         lab_table.clear()
         for entry in labs:
             number = entry.path.name.split("-", 1)[0]
             title = entry.title if not entry.problem else f"⚠ {entry.problem}"
-            lab_table.add_row(number, clip(title, LAB_TITLE), "—" if entry.problem else "…",
+            progress = "—" if entry.problem else self.lab_lines.get(entry.id, "…")
+            lab_table.add_row(number, clip(title, int(LAB_TITLE * wide)), progress,
                               key=entry.id)
         bank_table = self.query_one("#banks", DataTable)
         bank_table.clear()
         for entry in banks:
             title = entry.title if not entry.problem else f"⚠ {entry.problem}"
-            bank_table.add_row(clip(title, BANK_TITLE), entry.summary, "…", "…", key=entry.id)
+            figures = self.figures.get(entry.id)
+            bank_table.add_row(clip(title, int(BANK_TITLE * wide)), entry.summary,
+                               figures.accuracy if figures else "…",
+                               str(figures.due) if figures else "…", key=entry.id)
         self.query_one("#labs-title", Label).update(
             f"Labs ({len(labs)})" if labs else "Labs (none found in labs/)")
         self.query_one("#banks-title", Label).update(
@@ -122,6 +136,7 @@ class HomeScreen(TutorScreen):
 
     def on_home_screen_progress_loaded(self, message: ProgressLoaded) -> None:
         lab_table = self.query_one("#labs", DataTable)
+        self.lab_lines.update(message.labs)
         for lab_id, line in message.labs.items():
             if lab_id in lab_table.rows:
                 lab_table.update_cell(lab_id, "progress", line, update_width=True)

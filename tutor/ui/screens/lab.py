@@ -314,8 +314,9 @@ class LabScreen(TutorScreen):
         hint = message.hint
         self.hints[hint.step_id] = max(self.hints.get(hint.step_id, 0), hint.index + 1)
         self.query_one(LabBrief).reveal("step")
-        self.notify(hint.text, title=f"Hint {hint.index + 1} of {hint.total}", timeout=15,
-                    markup=False)
+        last = " — the last one: the solution (o) is open now" if hint.last else ""
+        self.notify(f"Hint {hint.index + 1} of {hint.total} is under the step{last}",
+                    title="Hint", timeout=4)
         self.show_step()
 
     def action_solution(self) -> None:

@@ -61,10 +61,15 @@ class StepList(OptionList):
         state = self.states[step_id]
         icon, colour = _LOOK.get(state.status, ("?", "$text"))
         number = list(self.titles).index(step_id) + 1
-        title = "\n    ".join(textwrap.wrap(self.titles[step_id], self.WRAP)) or step_id
+        wrap = max(12, self.size.width - 9) if self.size.width else self.WRAP
+        title = "\n    ".join(textwrap.wrap(self.titles[step_id], wrap)) or step_id
         return Content.from_markup(
             f"[{colour}]{icon}[/] {number}. [b]$title[/]\n    [{colour}]{state.label}[/]",
             title=title)
+
+    def on_resize(self) -> None:
+        for step_id in self.titles:  # wrap the titles again, indented, at the new width
+            self.replace_option_prompt(step_id, self._prompt(step_id))
 
     def set_state(self, step_id: str, state: StepState) -> None:
         if step_id in self.states:
