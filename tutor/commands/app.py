@@ -16,5 +16,5 @@ def run_app(args: argparse.Namespace) -> int:
     try:
         app.run()
     finally:
-        app.shutdown_connection()
+        app.shutdown()
     return app.return_code or 0

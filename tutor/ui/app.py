@@ -3,6 +3,7 @@ one path by which errors reach the learner."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tutor.engine import catalog
 from tutor.errors import TutorError
 from tutor.ui.course import Course
 from tutor.ui.failures import as_tutor_error
+from tutor.ui.quitting import DaemonExecutor, stop_learner_programs
 from tutor.ui.screens.home import HomeScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
@@ -47,6 +49,8 @@ class TutorApp(App[None]):
         self._monitor_factory = monitor_factory
 
     def on_mount(self) -> None:
+        # Thread workers on daemon threads: `q` must not wait for a running check.
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
         self.push_screen(HomeScreen(catalog.labs(self.labs_dir),
                                     catalog.banks(self.quizzes_dir)))
         if self.startup_warning:
@@ -109,7 +113,15 @@ class TutorApp(App[None]):
     def shutdown_connection(self, wait: bool = False) -> None:
         if self.monitor is not None:
             self.monitor.close(wait=wait)
+
+    def shutdown(self) -> list[int]:
+        """After `run()`: stop LocalStack if ours, and the learner programs a check left
+        running (the process groups stopped are returned)."""
+        from tutor import locations
+
+        self.shutdown_connection()
         self.course.close()
+        return stop_learner_programs(locations.workspace_root())
 
 
 def make_app(*, labs_dir: Path | None = None, quizzes_dir: Path | None = None,

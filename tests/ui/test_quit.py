@@ -1,0 +1,57 @@
+"""`q` quits at once even while a check runs, and the learner's programs do not outlive
+the tutor."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from textual.widgets import DataTable
+
+from tutor.cloud.endpoint import Endpoint
+from tutor.ui.app import make_app
+from tutor.ui.screens.lab import LabScreen
+from tutor.ui.widgets.connection import ConnectionBar
+
+from .helpers import FIXTURES, SIZE, until
+
+
+def learner_programs(workspace: Path) -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.cwd() == str(workspace) and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.mark.localstack
+async def test_quit_during_a_check_is_instant_and_stops_programs(
+        localstack: Endpoint, tutor_home: Path, quizzes: Path) -> None:
+    app = make_app(labs_dir=FIXTURES / "labs", quizzes_dir=quizzes, endpoint=localstack.url)
+    workspace = tutor_home / "workspace" / "01-slow-worker"
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.screen.query_one("#labs", DataTable).row_count == 1
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,
+                    pilot)
+        screen = app.screen
+        await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
+        await pilot.press("s")
+        await until(lambda: screen.started, pilot)
+        await pilot.press("c")
+        await until(lambda: learner_programs(workspace), pilot)  # the worker loops on
+        assert screen.checking
+        pressed = time.monotonic()
+        await pilot.press("q")
+    quit_seconds = time.monotonic() - pressed
+    assert quit_seconds < 2.0, f"quitting took {quit_seconds:.1f} s"
+    running = learner_programs(workspace)
+    assert running  # the check is still waiting for it ...
+    stopped = app.shutdown()  # ... until the tutor stops it on the way out
+    assert stopped
+    assert not learner_programs(workspace)
