@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import types
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,15 +64,11 @@ def test_lab04_sees_duplicates_with_a_short_visibility_timeout(localstack: Endpo
     assert "processed more than once" in checks["no-duplicates"].found
 
 
-def test_failed_steps_feed_their_exam_tags_to_the_quiz(monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+def test_failed_steps_feed_their_exam_tags_to_the_quiz(tmp_path: Path) -> None:
     from tutor.engine.labs.runner import CheckResult, LabReport, StepReport
     from tutor.engine.progress import ProgressStore
+    from tutor.engine.quiz.bank import load_banks
 
-    fed: list[list[str]] = []
-    scheduler = types.ModuleType("tutor.engine.quiz.scheduler")
-    scheduler.feed_failed_check = lambda store, tags: fed.append(list(tags))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tutor.engine.quiz.scheduler", scheduler)
     lab = load_lab(locations.labs_dir() / "04-retry-dlq")
     store = ProgressStore(tmp_path / "p.db")
     failing = StepReport("visibility", "v", "failed", 1.0, 3.0,
@@ -81,7 +76,14 @@ def test_failed_steps_feed_their_exam_tags_to_the_quiz(monkeypatch: pytest.Monke
     passing = StepReport("create-dlq", "c", "passed", 5.0, 5.0)
     blocked = StepReport("poison", "p", "blocked", 0.0, 3.0)
     record(lab, LabReport(lab.id, [passing, failing, blocked], 1.0), store)
-    assert fed == [["visibility-timeout", "idempotency"]]
+    tags = set(lab.tags(lab.step("visibility")))
+    assert tags == {"visibility-timeout", "idempotency"}
+    on_pointer = {q.id for bank in load_banks(locations.quizzes_dir())
+                  for q in bank.questions if tags & set(q.tags)}
+    assert on_pointer, "the banks have questions on these pointers"
+    due_now = set(store.due_cards(time.time() + 1))
+    assert on_pointer <= due_now  # every question on the failed pointers is up for review
+    assert all(due <= time.time() + 1 for _, due in store.cards().values())
     latest = store.latest_steps(lab.id)
     assert set(latest) == {"create-dlq", "visibility"}  # blocked steps are not recorded
     assert latest["visibility"].detail["checks"][0]["message"] == "Expected..."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Callable
@@ -270,9 +269,7 @@ def record(lab: Lab, report: LabReport, store: Any) -> None:
 
 
 def _quiz_feed() -> Callable[[Any, list[str]], Any] | None:
-    try:
-        module = importlib.import_module("tutor.engine.quiz.scheduler")
-    except ImportError:
-        return None
-    feed = getattr(module, "feed_failed_check", None)
-    return feed if callable(feed) else None
+    """The quiz scheduler's hook: questions on a failed step's pointers become due now."""
+    from tutor.engine.quiz.srs import feed_failed_check
+
+    return feed_failed_check
