@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -46,3 +48,13 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def if_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
+    """A `push_screen` callback that runs `action` when the learner said yes."""
+
+    def callback(yes: bool | None) -> None:
+        if yes:
+            action()
+
+    return callback

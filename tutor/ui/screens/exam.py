@@ -12,7 +12,7 @@ from textual.worker import Worker
 
 from tutor.engine.quiz.sessions import ExamResult, ExamSession
 from tutor.engine.quiz.taxonomy import DOMAINS
-from tutor.ui.dialogs.confirm import ConfirmDialog
+from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.countdown import Countdown
@@ -159,7 +159,7 @@ class ExamScreen(TutorScreen):
                 (f" ({', '.join(str(i + 1) for i in s.flagged)})" if flagged else "") +
                 "\n\nUnanswered questions count as wrong.")
         self.app.push_screen(ConfirmDialog("Submit the exam?", body, "Submit", "Keep going"),
-                             lambda yes: self.finish() if yes else None)
+                             if_confirmed(self.finish))
 
     def finish(self) -> None:
         self.submitting = True
@@ -184,4 +184,4 @@ class ExamScreen(TutorScreen):
     def action_leave(self) -> None:
         self.app.push_screen(ConfirmDialog(
             "Leave the exam?", "Your answers so far are not scored or saved.",
-            "Leave", "Stay", danger=True), lambda yes: self.app.pop_screen() if yes else None)
+            "Leave", "Stay", danger=True), if_confirmed(self.app.pop_screen))

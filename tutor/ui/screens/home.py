@@ -164,15 +164,18 @@ class HomeScreen(TutorScreen):
             from tutor.ui.dialogs.quiz_chooser import QuizChooser
 
             due = sum(f.due for f in self.figures.values())
-            self.app.push_screen(QuizChooser(entry, due, self.topics), self.start_quiz)
+            self.app.push_screen(QuizChooser(entry, due, self.topics), self.chosen)
+
+    def chosen(self, choice: QuizChoice | None) -> None:
+        if choice is not None:
+            self.start_quiz(choice)
 
     @work(thread=True, exclusive=True, group="quiz", exit_on_error=False)
-    def start_quiz(self, choice: QuizChoice | None) -> None:
+    def start_quiz(self, choice: QuizChoice) -> None:
         from tutor.ui.quiz_launch import build_session
 
-        if choice is not None:
-            session, title = build_session(choice, self.course)
-            self.post_message(self.QuizReady(session, title))
+        session, title = build_session(choice, self.course)
+        self.post_message(self.QuizReady(session, title))
 
     def on_home_screen_quiz_ready(self, message: QuizReady) -> None:
         from tutor.engine.quiz.sessions import ExamSession

@@ -25,7 +25,7 @@ from tutor.engine.catalog import Entry
 from tutor.engine.labs.api import Hint, Lab, LabReport, ResetResult, StepReport
 from tutor.errors import TutorError
 from tutor.ui import lab_text
-from tutor.ui.dialogs.confirm import ConfirmDialog
+from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.dialogs.info import InfoDialog
 from tutor.ui.dialogs.solution import SolutionScreen
 from tutor.ui.screens.base import TutorScreen
@@ -238,7 +238,7 @@ class LabScreen(TutorScreen):
         self.app.push_screen(ConfirmDialog(
             "Start over?", lab_text.start_over(self.workspace, message.changed),
             "Start over", "Keep my work", danger=True),
-            lambda yes: self.start(force=True) if yes else None)
+            if_confirmed(lambda: self.start(force=True)))
 
     def on_lab_screen_started(self, message: Started) -> None:
         self.started = True
@@ -267,8 +267,10 @@ class LabScreen(TutorScreen):
         from tutor.engine.labs.api import run_checks
 
         assert self.lab is not None
-        report = run_checks(self.lab, endpoint, store=self.course.store(),
-                            on_result=lambda r: self.post_message(self.StepChecked(r)))
+        def streamed(step: StepReport) -> None:
+            self.post_message(self.StepChecked(step))
+
+        report = run_checks(self.lab, endpoint, store=self.course.store(), on_result=streamed)
         self.post_message(self.Checked(report))
 
     def on_lab_screen_step_checked(self, message: StepChecked) -> None:
@@ -333,7 +335,7 @@ class LabScreen(TutorScreen):
         self.app.push_screen(ConfirmDialog(
             "Show the solution?", f"Show the reference solution of step "
             f"`{step_id}`? It is recorded as seen.", "Show it", "Not now"),
-            lambda yes: self.solution(step_id) if yes else None)
+            if_confirmed(lambda: self.solution(step_id)))
 
     @work(thread=True, exclusive=True, group="solution", exit_on_error=False)
     def solution(self, step_id: str) -> None:
@@ -362,7 +364,7 @@ class LabScreen(TutorScreen):
             f"This restores the pristine starter in {self.workspace} (your files are kept "
             f"once as {self.lab.id}.bak) and deletes every LocalStack resource named "
             f"{self.lab.prefix}*.", "Reset", "Cancel", danger=True),
-            lambda yes: self.reset(endpoint) if yes else None)
+            if_confirmed(lambda: self.reset(endpoint)))
 
     @work(thread=True, exclusive=True, group="reset", exit_on_error=False)
     def reset(self, endpoint: Any) -> None:

@@ -13,7 +13,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Checkbox, Label, RadioButton, RadioSet, Static
 
-from tutor.engine.quiz.model import LETTERS
+from tutor.engine.quiz.model import LETTERS, Question
 from tutor.engine.quiz.scoring import Presented
 from tutor.ui.widgets.inline import inline, reflow
 
@@ -95,7 +95,7 @@ class QuestionView(Vertical):
         self.initial = selected
 
     @property
-    def question(self):  # type: ignore[no-untyped-def]
+    def question(self) -> Question:
         return self.presented.question
 
     def compose(self) -> ComposeResult:
