@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tutor.cloud import clients
 from tutor.cloud.embedded import EmbeddedLocalStack, free_port
 from tutor.cloud.health import probe
 from tutor.errors import TutorError
@@ -121,6 +122,14 @@ def test_embedded_start_stop_and_port_taken(tmp_path: Path) -> None:
     try:
         assert probe(endpoint.url).ready
         tree = _localstack_tree(embedded.pid or 0)
+        # S3 objects live in this instance's data directory, not in LocalStack's shared
+        # hard-coded /tmp/localstack-s3-storage (two sessions would corrupt each other).
+        s3 = clients.client("s3", endpoint)
+        bucket = f"tutor-private-{embedded.port}"
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="k", Body=b"mine")
+        assert (tmp_path / "ls" / "tmp" / "s3-storage" / bucket).is_dir()
+        assert not Path("/tmp/localstack-s3-storage", bucket).exists()
         # The same port cannot be used twice: a clear error, not a hang.
         with pytest.raises(TutorError, match="already taken") as err:
             EmbeddedLocalStack(data=tmp_path / "other", port=embedded.port).start()

@@ -48,7 +48,7 @@ def lambda_executor_name() -> str | None:
 
 def localstack_command() -> list[str]:
     # TUTOR_LOCALSTACK_MODULE exists for the boot-failure tests (a module that fails).
-    module = os.environ.get("TUTOR_LOCALSTACK_MODULE", "").strip() or "localstack.runtime.main"
+    module = os.environ.get("TUTOR_LOCALSTACK_MODULE", "").strip() or "tutor.cloud.localstack_main"
     return [sys.executable, "-m", module]
 
 
@@ -65,6 +65,7 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
         "FILESYSTEM_ROOT": str(data / "fs"),
         "CONFIG_DIR": str(data / "config"),
         "TMPDIR": str(data / "tmp"),
+        "TUTOR_S3_STORAGE_DIR": str(data / "tmp" / "s3-storage"),
         "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": str(METRICS_INTERVAL),
         "SQS_ENDPOINT_STRATEGY": "path",
         # Offline machine: no certificate download, no DNS server, no analytics.

@@ -1,0 +1,61 @@
+"""Start LocalStack (host mode) with the tutor's per-instance fixes, then run it as usual.
+
+LocalStack 4.14 keeps S3 object data in the hard-coded `/tmp/localstack-s3-storage`,
+shared by every LocalStack on the machine whatever TMPDIR says: two sessions (or a
+classroom of learners) using the same bucket names corrupt each other's objects. We point
+it at this instance's own data directory, patching the module the moment it is imported
+(importing it eagerly would add about a second to the boot).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import runpy
+import sys
+from types import ModuleType
+
+S3_MODULE = "localstack.services.s3.provider"
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, storage: str) -> None:
+        self.storage = storage
+        self._spec: importlib.machinery.ModuleSpec | None = None
+
+    def find_spec(self, fullname: str, path: object = None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != S3_MODULE:
+            return None
+        sys.meta_path.remove(self)  # find the real module once, without us
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        self._spec = spec
+        return importlib.machinery.ModuleSpec(fullname, self, origin=spec.origin,
+                                              is_package=False)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        assert self._spec is not None and self._spec.loader is not None
+        return self._spec.loader.create_module(self._spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self._spec is not None and self._spec.loader is not None
+        module.__spec__ = self._spec
+        module.__file__ = self._spec.origin
+        self._spec.loader.exec_module(module)
+        module.DEFAULT_S3_TMP_DIR = self.storage  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    storage = os.environ.get("TUTOR_S3_STORAGE_DIR", "").strip()
+    if storage:
+        os.makedirs(storage, exist_ok=True)
+        sys.meta_path.insert(0, _PatchOnImport(storage))
+    runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
