@@ -69,3 +69,34 @@ def test_every_service_is_listed_and_cleaned(localstack: Endpoint) -> None:
     # Another lab's queue is untouched.
     assert sqs.get_queue_url(QueueName="lab96-not-mine")["QueueUrl"] == other
     sqs.delete_queue(QueueUrl=other)
+
+
+@pytest.mark.localstack
+def test_orphaned_event_source_mapping_is_found_and_deleted(localstack: Endpoint) -> None:
+    """LocalStack keeps a mapping polling after its function is deleted; reset finds it."""
+    import time
+
+    sqs, lam, iam = (client(s, localstack) for s in ("sqs", "lambda", "iam"))
+    prefix = "lab95-"
+    url = sqs.create_queue(QueueName=f"{prefix}jobs")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    role = iam.create_role(RoleName=f"{prefix}role", AssumeRolePolicyDocument=ASSUME)["Role"]
+    lam.create_function(FunctionName=f"{prefix}fn", Runtime="python3.13", Role=role["Arn"],
+                        Handler="handler.handler", Code={"ZipFile": _zip()})
+    for _ in range(100):
+        if lam.get_function(FunctionName=f"{prefix}fn")["Configuration"]["State"] == "Active":
+            break
+        time.sleep(0.1)
+    mapping = lam.create_event_source_mapping(FunctionName=f"{prefix}fn", EventSourceArn=arn,
+                                              BatchSize=10)["UUID"]
+    lam.delete_function(FunctionName=f"{prefix}fn")  # the mapping is now an orphan
+
+    namespace = Namespace(prefix, localstack)
+    assert namespace.resources().get("esm") == [mapping]
+    deleted = namespace.delete()
+    assert deleted.get("esm") == [mapping], namespace.errors
+    assert namespace.resources() == {}
+    remaining = [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]
+                 if m.get("State") != "Deleting"]
+    assert mapping not in remaining

@@ -58,7 +58,7 @@ class Namespace:
 
     def _listers(self) -> dict[str, Callable[[], list[str]]]:
         return {"sqs": self._queues, "sns": self._topics, "s3": self._buckets,
-                "lambda": self._functions, "events": self._rules,
+                "esm": self._mappings, "lambda": self._functions, "events": self._rules,
                 "cloudwatch": self._alarms, "logs": self._log_groups,
                 "stepfunctions": self._state_machines, "iam": self._roles}
 
@@ -89,6 +89,20 @@ class Namespace:
             names.extend(f["FunctionName"] for f in page.get("Functions", [])
                          if self._mine(f["FunctionName"]))
         return names
+
+    def _mappings(self) -> list[str]:
+        """Event source mappings on a prefixed function or queue. LocalStack keeps a
+        mapping (Enabled, still polling) after its function is deleted, so they are
+        found on their own, not through the functions."""
+        lam = self._client("lambda")
+        uuids: list[str] = []
+        for page in _pages(lam.list_event_source_mappings, "Marker", "NextMarker"):
+            for mapping in page.get("EventSourceMappings", []):
+                names = (str(mapping.get(key, "")).rsplit(":", 1)[-1]
+                         for key in ("FunctionArn", "EventSourceArn"))
+                if mapping.get("State") != "Deleting" and any(map(self._mine, names)):
+                    uuids.append(str(mapping["UUID"]))
+        return uuids
 
     def _rules(self) -> list[str]:
         events = self._client("events")
@@ -145,7 +159,7 @@ class Namespace:
     def delete(self) -> dict[str, list[str]]:
         """Delete every prefixed resource; returns what was deleted, per service."""
         found = self.resources()
-        order = ("lambda", "events", "stepfunctions", "sns", "sqs", "s3", "cloudwatch",
+        order = ("esm", "lambda", "events", "stepfunctions", "sns", "sqs", "s3", "cloudwatch",
                  "logs", "iam")  # consumers before what they consume
         deleted: dict[str, list[str]] = {}
         for service in order:
@@ -186,6 +200,9 @@ class Namespace:
             if keys:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
         s3.delete_bucket(Bucket=bucket)
+
+    def _delete_esm(self, uuid: str) -> None:
+        self._client("lambda").delete_event_source_mapping(UUID=uuid)
 
     def _delete_lambda(self, name: str) -> None:
         lam = self._client("lambda")
