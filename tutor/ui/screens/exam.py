@@ -90,7 +90,7 @@ class ExamScreen(TutorScreen):
         selected = self.partial.get(s.index) or s.selection()
         domain = DOMAINS[q.domain].name if q.domain in DOMAINS else q.domain
         view = QuestionView(s.current, f"Question {s.index + 1} of {s.total} · "
-                            f"{domain}{flag}", selected)
+                            f"{domain}{flag}", selected, observed=False)
         main.mount(view)
         main.scroll_home(animate=False)
         self.show_marks()

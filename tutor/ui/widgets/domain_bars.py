@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from tutor.engine.quiz.sessions import DomainScore
 
-BAR = 24
+BAR = 20
 PASS_PERCENT = 72  # the per-domain share that matches the pass mark overall
 
 

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Checkbox, Label, RadioButton, RadioSet, Static
+from textual.widgets import Checkbox, RadioButton, RadioSet, Static
 
 from tutor.engine.quiz.model import LETTERS, Question
 from tutor.engine.quiz.scoring import Presented
@@ -88,11 +88,13 @@ class QuestionView(Vertical):
             self.letters = letters
 
     def __init__(self, presented: Presented, meta: str = "",
-                 selected: frozenset[str] = frozenset(), *, id: str | None = None) -> None:
+                 selected: frozenset[str] = frozenset(), *, observed: bool = True,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.presented = presented
         self.meta = meta
         self.initial = selected
+        self.observed = observed  # predict questions run for real (not in an exam)
 
     @property
     def question(self) -> Question:
@@ -101,11 +103,13 @@ class QuestionView(Vertical):
     def compose(self) -> ComposeResult:
         q = self.question
         if self.meta:
-            yield Label(self.meta, classes="question-meta", markup=False)
+            yield Static(self.meta, classes="question-meta", markup=False)
         yield Static(inline(reflow(q.prompt)), classes="question-prompt")
         kind = _KIND.get(q.type) or f"Choose {q.picks}"
-        yield Label(f"{kind} · 1-{len(q.options)} or a-{LETTERS[len(q.options) - 1]} to pick, "
-                    "enter to submit", classes="question-kind")
+        if q.type == "predict" and not self.observed:
+            kind = "Predict the outcome (graded on the documented behaviour)"
+        yield Static(f"{kind} · 1-{len(q.options)} or a-{LETTERS[len(q.options) - 1]} to "
+                     "pick, enter to submit", classes="question-kind", markup=False)
         labels = [inline(f"{LETTERS[i]}) {o.text}") for i, o in enumerate(q.options)]
         if q.picks > 1:
             with ChoiceBoxes(id="choices"):
