@@ -99,8 +99,12 @@ async def test_time_running_out_submits_the_exam(quizzes: Path) -> None:
         clock.now += timedelta(seconds=56)
         await until(lambda: countdown.has_class("-low") and countdown.seconds_left == 4,
                     pilot)
-        clock.now += timedelta(seconds=5)
+        await pilot.press("ctrl+s")  # the learner hesitates over the submit dialog ...
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        clock.now += timedelta(seconds=5)  # ... and time runs out
         await until(lambda: isinstance(app.screen, ExamResultsScreen), pilot)
+        assert [type(s).__name__ for s in app.screen_stack[1:]] == ["HomeScreen",
+                                                                    "ExamResultsScreen"]
         assert app.screen.result.timed_out
         assert "time ran out" in str(app.screen.query_one("#score-detail").render())
         assert any("Time is up" in n for n in notes(app))

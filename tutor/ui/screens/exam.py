@@ -174,6 +174,8 @@ class ExamScreen(TutorScreen):
     def on_exam_screen_submitted(self, message: Submitted) -> None:
         from tutor.ui.screens.exam_results import ExamResultsScreen
 
+        while self.app.screen is not self:  # time ran out under a dialog: close it
+            self.app.pop_screen()
         self.app.switch_screen(ExamResultsScreen(message.result, self.session))
 
     def worker_failed(self, worker: Worker[object]) -> None:
