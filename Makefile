@@ -33,7 +33,7 @@ run: install
 	$(BIN)/tutor
 
 lint: install
-	$(BIN)/ruff check tutor tests bench
+	$(BIN)/ruff check tutor tests bench labs
 
 typecheck: install
 	$(BIN)/mypy

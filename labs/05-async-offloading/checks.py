@@ -54,7 +54,7 @@ def _mappings(ctx: CheckContext) -> list[dict[str, Any]]:
     except lam.exceptions.ResourceNotFoundException:
         return []
     return [m for m in found.get("EventSourceMappings", [])
-            if m.get("EventSourceArn") == ctx.queue_arn(QUEUE)]
+            if m.get("EventSourceArn") == ctx.queue_arn(QUEUE) and m.get("State") != "Deleting"]
 
 
 def _bucket_exists(ctx: CheckContext, suffix: str) -> bool:

@@ -40,10 +40,12 @@ def _mapping(ctx: CheckContext) -> dict[str, Any] | None:
         found = lam.list_event_source_mappings(FunctionName=ctx.name(FUNCTION))
     except lam.exceptions.ResourceNotFoundException:
         return None
-    for mapping in found.get("EventSourceMappings", []):
-        if mapping.get("EventSourceArn") == ctx.queue_arn(QUEUE):
-            return dict(mapping)
-    return None
+    # A mapping being deleted (a previous attempt, or a reset) can linger for a moment;
+    # the learner's live mapping is the one that counts.
+    mine = [dict(m) for m in found.get("EventSourceMappings", [])
+            if m.get("EventSourceArn") == ctx.queue_arn(QUEUE) and m.get("State") != "Deleting"]
+    mine.sort(key=lambda m: m.get("State") not in ("Enabled", "Enabling", "Updating"))
+    return mine[0] if mine else None
 
 
 def _no_mapping(ctx: CheckContext) -> Outcome:

@@ -71,9 +71,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _env(args: argparse.Namespace) -> int:
-    from tutor.commands.connect import connect
-
     from tutor.cloud.health import probe
+    from tutor.commands.connect import connect
 
     endpoint = connect(args)
     if not probe(endpoint.url).reachable:

@@ -67,8 +67,9 @@ def ensure_function(lam, role_arn: str) -> None:
 
 def ensure_mapping(lam, queue_arn: str) -> None:
     settings = dict(BatchSize=5, FunctionResponseTypes=["ReportBatchItemFailures"])
-    found = lam.list_event_source_mappings(FunctionName=FUNCTION,
-                                           EventSourceArn=queue_arn)["EventSourceMappings"]
+    found = [m for m in lam.list_event_source_mappings(
+        FunctionName=FUNCTION, EventSourceArn=queue_arn)["EventSourceMappings"]
+        if m.get("State") != "Deleting"]
     if found:
         uuid = found[0]["UUID"]
         lam.update_event_source_mapping(UUID=uuid, Enabled=True, **settings)

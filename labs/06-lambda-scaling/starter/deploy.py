@@ -79,8 +79,9 @@ def ensure_mapping(lam, queue_arn: str) -> None:
     # TODO (step 2): a batching window, and a cap on how many invocations run at once
     #                (the warehouse accepts sink.MAX_CONNECTIONS connections).
     # TODO (step 3): let the function report which messages of a batch failed.
-    found = lam.list_event_source_mappings(FunctionName=FUNCTION,
-                                           EventSourceArn=queue_arn)["EventSourceMappings"]
+    found = [m for m in lam.list_event_source_mappings(
+        FunctionName=FUNCTION, EventSourceArn=queue_arn)["EventSourceMappings"]
+        if m.get("State") != "Deleting"]
     if found:
         uuid = found[0]["UUID"]
         lam.update_event_source_mapping(UUID=uuid, Enabled=True, **settings)
