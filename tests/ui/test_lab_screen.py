@@ -83,6 +83,7 @@ async def test_hints_progress_then_solution_opens(labs: Path, quizzes: Path) -> 
         await pilot.press("h")
         await until(lambda: screen.hints.get(step.id) == 2, pilot)
         assert f"hint 2 of {total}" in detail(app)
+        assert screen.query_one(StepList).hints[step.id] == f"hints 2/{total}"
         assert step.hints[1].strip()[:30] in detail(app)
         assert any(f"Hint 2 of {total} is under the step" in n for n in notes(app))
         for _ in range(total - 2):
@@ -213,3 +214,28 @@ async def test_invalid_lab_is_a_blocking_error(labs: Path, quizzes: Path) -> Non
         assert app.screen.error.title == "Invalid lab content"
         await pilot.press("escape")
         await until(lambda: isinstance(app.screen, HomeScreen), pilot)
+
+
+async def test_reopened_lab_shows_earlier_results_and_hints(labs: Path, quizzes: Path) -> None:
+    from tutor.engine.labs.api import get_lab
+    from tutor.engine.progress import open_store
+
+    store = open_store()
+    store.record_step("09-fifo", "fifo-queue", 5, 5, True, {"status": "passed", "checks": [
+        {"id": "orders-fifo", "title": "The FIFO queue exists", "passed": True,
+         "message": "Found lab09-orders.fifo."}]})
+    top = get_lab("09-fifo", labs).step("groups-and-dedup").max_score
+    store.record_step("09-fifo", "groups-and-dedup", top / 4, top, False, {"status": "failed"})
+    store.mark_lab("09-fifo", hint=("fifo-dlq", 1))
+    store.close()
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lab(app, pilot)
+        steps = screen.query_one(StepList)
+        await until(lambda: steps.option_count == len(screen.lab.spec.steps), pilot)
+        assert steps.states["fifo-queue"].status == "passed"
+        assert steps.states["groups-and-dedup"].label == "partial 25%"
+        assert steps.hints["fifo-dlq"].startswith("hints 2/")
+        assert "Found lab09-orders.fifo." in detail(app)  # step 1 is selected
+        assert "from an earlier session" in detail(app)
+        assert "passed" in str(steps.get_option("fifo-queue").prompt)

@@ -141,6 +141,7 @@ class LabScreen(TutorScreen):
         self.query_one("#lab-steps").mount(steps)
         for step in state["steps"]:
             self.hints[step["id"]] = step["hints_shown"]
+            steps.set_hints(step["id"], step["hints_shown"], step["hints"])
             if step["passed"]:
                 self.passed.add(step["id"])
             detail = state["latest"].get(step["id"])
@@ -315,6 +316,7 @@ class LabScreen(TutorScreen):
     def on_lab_screen_hint_shown(self, message: HintShown) -> None:
         hint = message.hint
         self.hints[hint.step_id] = max(self.hints.get(hint.step_id, 0), hint.index + 1)
+        self.step_list.set_hints(hint.step_id, self.hints[hint.step_id], hint.total)
         self.query_one(LabBrief).reveal("step")
         last = " — the last one: the solution (o) is open now" if hint.last else ""
         self.notify(f"Hint {hint.index + 1} of {hint.total} is under the step{last}",

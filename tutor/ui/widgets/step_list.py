@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 if TYPE_CHECKING:
     from tutor.engine.labs.runner import StepReport
@@ -51,6 +51,7 @@ class StepList(OptionList):
         super().__init__(id=id)
         self.titles = dict(steps)
         self.states = {step_id: StepState("not checked") for step_id, _t in steps}
+        self.hints: dict[str, str] = {}  # e.g. "hints 2/5", once the learner asked
 
     def on_mount(self) -> None:
         self.add_options(Option(self._prompt(step_id), id=step_id) for step_id in self.titles)
@@ -63,18 +64,30 @@ class StepList(OptionList):
         number = list(self.titles).index(step_id) + 1
         wrap = max(12, self.size.width - 9) if self.size.width else self.WRAP
         title = "\n    ".join(textwrap.wrap(self.titles[step_id], wrap)) or step_id
+        hints = f" · {self.hints[step_id]}" if step_id in self.hints else ""
         return Content.from_markup(
-            f"[{colour}]{icon}[/] {number}. [b]$title[/]\n    [{colour}]{state.label}[/]",
-            title=title)
+            f"[{colour}]{icon}[/] {number}. [b]$title[/]\n    [{colour}]{state.label}[/]"
+            "[$text-muted]$hints[/]", title=title, hints=hints)
+
+    def _redraw(self, step_id: str) -> None:
+        try:
+            self.replace_option_prompt(step_id, self._prompt(step_id))
+        except OptionDoesNotExist:  # not mounted yet: on_mount draws from self.states
+            pass
 
     def on_resize(self) -> None:
         for step_id in self.titles:  # wrap the titles again, indented, at the new width
-            self.replace_option_prompt(step_id, self._prompt(step_id))
+            self._redraw(step_id)
 
     def set_state(self, step_id: str, state: StepState) -> None:
         if step_id in self.states:
             self.states[step_id] = state
-            self.replace_option_prompt(step_id, self._prompt(step_id))
+            self._redraw(step_id)
+
+    def set_hints(self, step_id: str, shown: int, total: int) -> None:
+        if step_id in self.states and shown:
+            self.hints[step_id] = f"hints {shown}/{total}"
+            self._redraw(step_id)
 
     def set_all(self, state: StepState) -> None:
         for step_id in self.titles:
