@@ -151,6 +151,8 @@ class LabScreen(TutorScreen):
                                                          step["score"], step["max_score"]))
         self.query_one(LabBrief).set_pages(lab_text.overview(lab), message.readme)
         steps.focus()
+        if not self.started:  # a first visit starts with what the lab is about
+            self.query_one(LabBrief).reveal("overview")
         self.refresh_bindings()
         self.show_status()
         self.show_step()
@@ -242,6 +244,7 @@ class LabScreen(TutorScreen):
             if_confirmed(lambda: self.start(force=True)))
 
     def on_lab_screen_started(self, message: Started) -> None:
+        self.query_one(LabBrief).reveal("step")
         self.started = True
         self.workspace = message.workspace
         self.notify(f"Starter copied to {message.workspace} — open it in your editor",
