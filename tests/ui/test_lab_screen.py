@@ -14,6 +14,7 @@ from tutor.ui.dialogs.info import InfoDialog
 from tutor.ui.dialogs.solution import SolutionScreen
 from tutor.ui.screens.lab import LabScreen
 from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.step_list import StepList
 from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 
@@ -48,6 +49,16 @@ async def test_start_then_check_streams_expected_found(labs: Path, quizzes: Path
         overview = app.screen.query_one("#overview", Markdown).source
         assert "```text" in overview and "in production" in overview  # diagram + clock
         assert "FIFO" in app.screen.query_one("#readme", Markdown).source
+        brief = screen.query_one(LabBrief)
+        assert brief.active == "tab-overview"  # not started: the overview, full width
+        assert not screen.query_one("#lab-steps").display
+        await pilot.press("escape")  # closes the overview, stays in the lab
+        await until(lambda: brief.active == "tab-step", pilot)
+        assert app.screen is screen and screen.query_one("#lab-steps").display
+        await pilot.press("m")
+        await until(lambda: brief.active == "tab-readme", pilot)
+        await pilot.press("m")
+        await until(lambda: brief.active == "tab-step", pilot)
         await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
 
         await pilot.press("s")

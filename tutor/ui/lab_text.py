@@ -18,17 +18,17 @@ OUTPUT_LINES = 25
 
 def overview(lab: Lab) -> str:
     spec = lab.spec
-    lines = [f"# {spec.number} · {spec.title}", "",
+    lines = [f"## {spec.number} · {spec.title}", "",
              f"**Pattern:** `{spec.pattern}` · about {spec.minutes} min · "
              f"resources are named `{lab.prefix}*`", "", "```text", spec.diagram.rstrip(),
-             "```", "", "## Goals", ""]
+             "```", "", "### Goals", ""]
     lines += [f"- {goal}" for goal in spec.goals]
-    lines += ["", "## Exam pointers", "",
+    lines += ["", "### Exam pointers", "",
               "Tags: " + ", ".join(f"`{t}`" for t in spec.exam.pointers),
               "", "Domains: " + ", ".join(f"`{d}`" for d in spec.exam.domains)]
     clock = lab.clock.table()
     if clock:
-        lines += ["", "## The lab clock", "",
+        lines += ["", "### The lab clock", "",
                   "Timings are compressed so that a lab takes minutes; each stands for a "
                   "production value:", ""]
         lines += [f"- {line}" for line in clock]

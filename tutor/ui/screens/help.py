@@ -40,7 +40,7 @@ Progress is kept in `{store}`.
 | `h` | next hint for the selected step (hints are questions that lead) |
 | `o` | solution: after the step passed, or after its last hint |
 | `r` | reset: restore the starter and delete the lab's cloud resources |
-| `m` | read the lab's narrative (README) |
+| `v` / `m` | the overview (diagram, goals, exam pointers, lab clock) / the README; escape returns to the steps |
 | `up` / `down` | select a step |
 
 ## Quiz

@@ -12,13 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import (
-    Footer,
-    Header,
-    Label,
-    OptionList,
-    Static,
-)
+from textual.widgets import Footer, Header, Label, OptionList, Static, TabbedContent
 from textual.worker import Worker
 
 from tutor.engine.catalog import Entry
@@ -46,7 +40,8 @@ class LabScreen(TutorScreen):
         Binding("o", "solution", "Solution"),
         Binding("r", "reset", "Reset"),
         Binding("w", "watch", "Watch"),
-        Binding("m", "readme", "README"),
+        Binding("v", "page('overview')", "Overview"),
+        Binding("m", "page('readme')", "README"),
     ]
     BLOCKING_GROUPS = frozenset({"open"})
 
@@ -418,8 +413,20 @@ class LabScreen(TutorScreen):
 
     # --- navigation ----------------------------------------------------------------------
 
-    def action_readme(self) -> None:
-        self.query_one(LabBrief).reveal("readme")
+    def action_page(self, page: str) -> None:
+        brief = self.query_one(LabBrief)
+        brief.reveal("step" if brief.active == f"tab-{page}" else page)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # The overview and the README get the whole width: diagrams are ~100 columns.
+        on_step = event.pane.id == "tab-step"
+        self.query_one("#lab-steps").display = on_step
+        if on_step and self.lab is not None:
+            self.step_list.focus()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        brief = self.query_one(LabBrief)
+        if brief.active != "tab-step":
+            brief.reveal("step")  # escape closes the overview / README first
+        else:
+            self.app.pop_screen()

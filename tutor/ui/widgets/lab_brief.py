@@ -30,5 +30,9 @@ class LabBrief(Vertical):
         self.query_one("#overview", Markdown).update(overview)
         self.query_one("#readme", Markdown).update(readme)
 
+    @property
+    def active(self) -> str:
+        return self.query_one(TabbedContent).active
+
     def reveal(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
