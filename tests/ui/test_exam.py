@@ -1,5 +1,4 @@
-"""The exam through the pilot: flag, navigate, submit with a confirmation, the scaled
-score and review, and the countdown submitting by itself when time runs out."""
+"""The exam through the pilot: flag, navigate, submit, score, review, and the timer."""
 
 from __future__ import annotations
 

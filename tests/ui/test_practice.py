@@ -1,5 +1,4 @@
-"""Practice and review through the pilot: right and wrong answers with every explanation,
-"choose N" validation, and a predict-then-observe question run for real on LocalStack."""
+"""Practice and review through the pilot, a predict question run for real included."""
 
 from __future__ import annotations
 

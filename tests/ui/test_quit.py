@@ -1,5 +1,4 @@
-"""`q` quits at once even while a check runs, and the learner's programs do not outlive
-the tutor."""
+"""`q` quits at once during a check, and the learner's programs do not outlive the tutor."""
 
 from __future__ import annotations
 

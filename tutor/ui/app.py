@@ -1,5 +1,4 @@
-"""The Textual app: a thin shell that owns the connection worker, the course and the
-one path by which errors reach the learner."""
+"""The Textual app: a thin shell owning the connection worker, the course, the error path."""
 
 from __future__ import annotations
 

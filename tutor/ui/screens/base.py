@@ -1,5 +1,4 @@
-"""The base of the app's screens: the connection bar kept current, and worker failures
-routed to the app's one error path."""
+"""The base of the screens: a current connection bar, worker failures on one path."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ Progress is kept in `{store}`.
 | `h` | next hint for the selected step (hints are questions that lead) |
 | `o` | solution: after the step passed, or after its last hint |
 | `r` | reset: restore the starter and delete the lab's cloud resources |
-| `v` / `m` | the overview (diagram, goals, exam pointers, lab clock) / the README; escape returns to the steps |
+| `v` / `m` | overview (diagram, goals, exam, lab clock) / README; escape: back to steps |
 | `up` / `down` | select a step |
 
 ## Quiz

@@ -1,5 +1,4 @@
-"""One lab: its brief, its steps and their state, and the learner loop (start, check,
-hint, solution, reset, watch). Every engine call runs in a thread worker."""
+"""One lab: brief, steps and the learner loop (start, check, hint, solution, reset, watch)."""
 
 from __future__ import annotations
 

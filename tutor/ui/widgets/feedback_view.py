@@ -1,5 +1,4 @@
-"""The verdict on an answer: every option's explanation marked right or wrong, the docs
-topic, and for a predict question what LocalStack really did (with the evidence)."""
+"""The verdict on an answer: every option explained, the docs topic, what LocalStack did."""
 
 from __future__ import annotations
 
