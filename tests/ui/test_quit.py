@@ -45,6 +45,9 @@ async def test_quit_during_a_check_is_instant_and_stops_programs(
         await pilot.press("c")
         await until(lambda: learner_programs(workspace), pilot)  # the worker loops on
         assert screen.checking
+        await pilot.press("r")  # no reset under a running check
+        await pilot.pause()
+        assert app.screen is screen
         pressed = time.monotonic()
         await pilot.press("q")
     quit_seconds = time.monotonic() - pressed

@@ -154,6 +154,8 @@ class LabScreen(TutorScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LAB_ACTIONS and self.lab is None:
             return None  # shown dimmed in the footer until the lab has loaded
+        if action in {"start", "check", "reset"} and self._checking:
+            return None  # not under a running check (reset would delete what it reads)
         return True
 
     def worker_failed(self, worker: Worker[object]) -> None:
@@ -171,6 +173,7 @@ class LabScreen(TutorScreen):
     @checking.setter
     def checking(self, value: bool) -> None:
         self._checking = value
+        self.refresh_bindings()
         for watcher in self.query(WorkspaceWatcher):
             watcher.paused = value  # the checks' own programs write files
 
