@@ -114,7 +114,7 @@ async def test_bank_opens_the_chooser_and_an_exam(quizzes: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("b", "enter")
         await until(lambda: isinstance(app.screen, QuizChooser), pilot)
-        await pilot.press("down", "down", "enter")  # exam SAA-C03
+        await pilot.press("down", "down", "enter")  # exam SAA-C03, the short drill
         await until(lambda: isinstance(app.screen, ExamScreen), pilot)
         assert app.screen.session.exam.code == "SAA-C03"
         assert app.screen.session.total == 2  # the fixture bank has two SAA questions

@@ -15,8 +15,7 @@ from tutor.engine.catalog import Entry
 from tutor.engine.quiz.taxonomy import EXAMS, TAGS
 
 PRACTICE_COUNT = 10
-EXAM_LENGTHS = [(f"{n} questions, {EXAMS['saa-c03'].minutes * n // 65} min", n)
-                for n in (10, 20, 65)]
+SHORT_EXAM = 20  # questions in a drill; the full exam has the real count (65)
 
 
 @dataclass(frozen=True)
@@ -36,9 +35,9 @@ class QuizChooser(ModalScreen[QuizChoice | None]):
         padding: 1 2;
     }
     QuizChooser .dialog-title { text-style: bold; padding-bottom: 1; }
-    QuizChooser OptionList { height: auto; max-height: 9; margin-bottom: 1; }
+    QuizChooser OptionList { height: auto; max-height: 12; margin-bottom: 1; }
     QuizChooser Horizontal { height: auto; }
-    QuizChooser Horizontal > Label { width: 14; padding: 1 0; color: $text-muted; }
+    QuizChooser Horizontal > Label { width: 8; padding: 1 0; color: $text-muted; }
     QuizChooser Select { width: 1fr; }
     QuizChooser .dialog-help { color: $text-muted; padding-top: 1; }
     """
@@ -54,25 +53,24 @@ class QuizChooser(ModalScreen[QuizChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Quiz: {self.bank.title}", classes="dialog-title")
-            yield OptionList(
+            options = [
                 Option(f"Practice this bank — {PRACTICE_COUNT} questions, feedback after each",
                        id="practice"),
-                Option("Practice by topic — the topic chosen below, from every bank",
-                       id="topic"),
-                Option(f"Exam {EXAMS['saa-c03'].code} — timed, scored 100–1000, pass at 720",
-                       id="exam-saa-c03"),
-                Option(f"Exam {EXAMS['dva-c02'].code} — timed, scored 100–1000, pass at 720",
-                       id="exam-dva-c02"),
-                Option(f"Review due cards ({self.due} due now)", id="review"),
-                id="modes")
+                Option("Practice a topic — pick it in the list below, from every bank",
+                       id="topic")]
+            for exam in EXAMS.values():
+                for count in (SHORT_EXAM, exam.questions):
+                    minutes = exam.minutes * count // exam.questions
+                    kind = "full length" if count == exam.questions else "a short drill"
+                    options.append(Option(f"Exam {exam.code} — {count} questions, {minutes} min"
+                                          f" ({kind})", id=f"exam-{exam.id}-{count}"))
+            options.append(Option(f"Review due cards ({self.due} due now)", id="review"))
+            yield OptionList(*options, id="modes")
             with Horizontal():
                 yield Label("Topic")
                 yield Select([(f"{t} ({n})" if n else t, t) for t, n in self.topics],
-                             prompt="choose a topic", id="topic")
-            with Horizontal():
-                yield Label("Exam length")
-                yield Select(EXAM_LENGTHS, value=20, allow_blank=False, id="length")
-            yield Label("enter: start · tab: topic / length · escape: back",
+                             prompt="choose a topic to practise", id="topic")
+            yield Label("enter: start · escape: back · exams are scored 100–1000, pass at 720",
                         classes="dialog-help")
 
     def on_mount(self) -> None:
@@ -83,19 +81,18 @@ class QuizChooser(ModalScreen[QuizChoice | None]):
         if mode == "practice":
             self.dismiss(QuizChoice("practice", bank=self.bank.id))
         elif mode == "topic":
-            topic = self.query_one("#topic", Select).value
-            if not isinstance(topic, str):
-                self.notify("Choose a topic first (tab to the Topic list)",
-                            severity="warning")
-                self.query_one("#topic", Select).focus()
-                return
-            self.dismiss(QuizChoice("practice", topic=topic))
+            topic = self.query_one("#topic", Select)
+            topic.focus()
+            topic.expanded = True  # picking a topic starts the practice
         elif mode.startswith("exam-"):
-            length = self.query_one("#length", Select).value
-            self.dismiss(QuizChoice("exam", exam=mode.removeprefix("exam-"),
-                                    count=int(length) if isinstance(length, int) else 20))
+            exam, count = mode.removeprefix("exam-").rsplit("-", 1)
+            self.dismiss(QuizChoice("exam", exam=exam, count=int(count)))
         elif mode == "review":
             self.dismiss(QuizChoice("review", count=20))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.dismiss(QuizChoice("practice", topic=event.value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

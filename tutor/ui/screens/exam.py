@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Footer, Header, Label, Static
 from textual.worker import Worker
@@ -50,7 +50,7 @@ class ExamScreen(TutorScreen):
             yield Countdown(id="countdown")
         with Horizontal(id="exam-body"):
             yield VerticalScroll(id="exam-main")
-            with Vertical(id="exam-side"):
+            with VerticalScroll(id="exam-side", can_focus=False):
                 yield Label("Questions", classes="pane-title")
                 yield ExamNavigator(self.session.total, id="navigator")
                 yield Button("Submit exam", variant="primary", id="submit")
