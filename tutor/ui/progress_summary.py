@@ -36,7 +36,7 @@ def _step_ids(lab_dir: Path) -> list[str]:
 
 
 def lab_line(store: ProgressStore, entry: Entry) -> str:
-    """e.g. `2/5 ✓ · 64%` (steps passed, mean best score), `✓ complete`, `not started`."""
+    """e.g. `2/5 steps · best 64%` (passed; mean best score), `✓ complete`, `not started`."""
     state = store.lab_state(entry.id)
     if state["completed_at"]:
         return "✓ complete"
@@ -46,7 +46,7 @@ def lab_line(store: ProgressStore, entry: Entry) -> str:
         return "started" if state["started_at"] else "not started"
     passed = sum(1 for s in steps if best.get(s, 0.0) >= 1.0)
     mean = sum(best.get(s, 0.0) for s in steps) / max(1, len(steps))
-    return f"{passed}/{len(steps)} ✓ · {mean:.0%}"
+    return f"{passed}/{len(steps)} steps · best {mean:.0%}"
 
 
 def bank_figures(store: ProgressStore, banks: list[Bank]) -> dict[str, BankFigures]:

@@ -20,7 +20,7 @@ from tutor.ui.widgets.connection import ConnectionBar
 if TYPE_CHECKING:
     from tutor.ui.dialogs.quiz_chooser import QuizChoice
 
-LAB_TITLE, BANK_TITLE = 34, 24
+LAB_TITLE, BANK_TITLE = 29, 24
 NARROW = 118  # columns below which the two panes stack
 
 
