@@ -283,7 +283,8 @@ def peak_within_cap(ctx: CheckContext) -> Outcome:
     result = ctx.scenario("trickle")
     cap = result["max_concurrency"]
     found = (f"peak {result['peak']} concurrent invocations, MaximumConcurrency {cap} "
-             "(LocalStack runs one batch at a time per mapping; AWS starts with 5 pollers)")
+             "(here extra pollers join only while batches come back full; AWS starts with "
+             "5 pollers)")
     if cap is None:
         return failed("the peak concurrency measured under the configured "
                       "MaximumConcurrency", found, **result)

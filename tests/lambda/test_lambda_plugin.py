@@ -67,3 +67,13 @@ def test_handler_resolution_errors_use_lambda_error_types(spec, error_type, monk
     with pytest.raises(InitError) as caught:
         load_handler(spec)
     assert caught.value.error_type == error_type
+
+
+def test_poller_count_follows_maximum_concurrency_within_the_cap() -> None:
+    from tutor.cloud.lambda_executor.esm_scaling import DEFAULT_POLLERS, MAX_POLLERS, pollers_for
+
+    assert pollers_for({}, is_fifo=False) == DEFAULT_POLLERS  # AWS starts with five
+    assert pollers_for({"ScalingConfig": {"MaximumConcurrency": 2}}, is_fifo=False) == 2
+    assert pollers_for({"ScalingConfig": {"MaximumConcurrency": 1000}}, is_fifo=False) \
+        == MAX_POLLERS
+    assert pollers_for({"ScalingConfig": {"MaximumConcurrency": 3}}, is_fifo=True) == 1

@@ -124,11 +124,29 @@ def test_maximum_concurrency_caps_parallel_environments(
     record.unlink()
 
     url, arn = queues("capped")
-    # LocalStack polls once a second per mapping: keep the burst small.
-    send_burst(sqs, url, [f"job-{i}" for i in range(5)])
+    send_burst(sqs, url, [f"job-{i}" for i in range(8)])
     esm = mappings(EventSourceArn=arn, FunctionName=name, BatchSize=1,
                    ScalingConfig={"MaximumConcurrency": 2})
     assert esm["ScalingConfig"] == {"MaximumConcurrency": 2}
-    wait_for(lambda: sum(b["size"] for b in read_lines(record)) >= 5, 40, "5 messages")
+    wait_for(lambda: sum(b["size"] for b in read_lines(record)) >= 8, 40, "8 messages")
     esm_pids = {b["pid"] for b in read_lines(record)}
-    assert 1 <= len(esm_pids) <= 2
+    # The tutor's pollers (esm_scaling) run batches in parallel, never beyond the cap.
+    assert len(esm_pids) == 2
+
+
+def test_updated_mapping_stays_enabled(lam, sqs, queues, mappings, make_function, tmp_path):
+    """Updating a mapping while its batches run (a deploy script run twice) leaves it
+    Enabled with the new settings, although the replaced worker winds down afterwards."""
+    import time
+
+    record = tmp_path / "b.jsonl"
+    name = make_function(handler_zip("batch.py"), "batch.handler",
+                         env={"RECORD_FILE": str(record), "SLEEP": "2"})
+    url, arn = queues("updated")
+    esm = mappings(EventSourceArn=arn, FunctionName=name, BatchSize=1)
+    send_burst(sqs, url, [f"busy-{i}" for i in range(12)])  # every poller busy
+    wait_for(lambda: record.exists() and read_lines(record), 20, "a batch to be running")
+    lam.update_event_source_mapping(UUID=esm["UUID"], BatchSize=5)  # mid-invocation
+    time.sleep(4)  # the old worker finishes its 2 s batch, then its loop ends
+    current = lam.get_event_source_mapping(UUID=esm["UUID"])
+    assert (current["State"], current["BatchSize"]) == ("Enabled", 5)

@@ -11,8 +11,9 @@ class TutorRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "tutor"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
-        from tutor.cloud.lambda_executor import compat
+        from tutor.cloud.lambda_executor import compat, esm_scaling
         from tutor.cloud.lambda_executor.executor import TutorRuntimeExecutor
 
         compat.install()
+        esm_scaling.install()
         return TutorRuntimeExecutor
