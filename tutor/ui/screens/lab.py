@@ -259,7 +259,7 @@ class LabScreen(TutorScreen):
             self.tutor.show_error(exc)
             return
         self.checking = True
-        self.step_list.set_all(StepState("checking"))
+        self.step_list.start_check()
         self.show_status()
         self.run_check(endpoint)
 
@@ -279,8 +279,7 @@ class LabScreen(TutorScreen):
         self.reports[report.step_id] = report
         if report.passed:
             self.passed.add(report.step_id)
-        self.step_list.set_state(report.step_id, StepState.of(report.status, report.score,
-                                                              report.max_score))
+        self.step_list.checked(report)
         if report.step_id == self.selected:
             self.show_step()
 

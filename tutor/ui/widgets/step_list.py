@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StepState:
-    status: str  # not checked | checking | passed | partial | failed | skipped | blocked
+    status: str  # not checked | queued | checking | passed | partial | failed | skipped | blocked
     fraction: float = 0.0
 
     @classmethod
@@ -32,6 +32,7 @@ class StepState:
 
 
 _LOOK = {"not checked": ("·", "$text-muted"), "checking": ("◌", "$warning"),
+         "queued": ("…", "$text-muted"),
          "passed": ("✓", "$success"), "partial": ("◐", "$warning"),
          "failed": ("✗", "$error"), "skipped": ("–", "$text-muted"),
          "blocked": ("■", "$text-muted")}
@@ -93,10 +94,23 @@ class StepList(OptionList):
         for step_id in self.titles:
             self.set_state(step_id, state)
 
+    def start_check(self) -> None:
+        """Every step waits its turn; the first one is being checked."""
+        for index, step_id in enumerate(self.titles):
+            self.set_state(step_id, StepState("checking" if index == 0 else "queued"))
+
+    def checked(self, report: StepReport) -> None:
+        """One step's result streamed in: show it, and move "checking" to the next step."""
+        self.set_state(report.step_id, StepState.of(report.status, report.score,
+                                                    report.max_score))
+        waiting = [s for s, state in self.states.items() if state.status == "queued"]
+        if waiting:
+            self.set_state(waiting[0], StepState("checking"))
+
     def settle(self, reports: dict[str, StepReport]) -> None:
-        """After a check ended (or failed): no step stays "checking"."""
+        """After a check ended (or failed): no step stays "checking" or "queued"."""
         for step_id, state in self.states.items():
-            if state.status == "checking":
+            if state.status in ("checking", "queued"):
                 report = reports.get(step_id)
                 self.set_state(step_id, StepState.of(report.status, report.score,
                                                      report.max_score)
