@@ -36,7 +36,7 @@ Progress is kept in `{store}`.
 | :-- | :-- |
 | `s` | start: copy the starter into your workspace |
 | `c` | check your work against LocalStack (results stream in per step) |
-| `w` | watch: check again whenever you save a file in the workspace |
+| `w` | watch: check again when you save a file (`c` always works too) |
 | `h` | next hint for the selected step (hints are questions that lead) |
 | `o` | solution: after the step passed, or after its last hint |
 | `r` | reset: restore the starter and delete the lab's cloud resources |
@@ -55,11 +55,13 @@ Progress is kept in `{store}`.
 | :-- | :-- |
 | `n` / `p` | next / previous question |
 | `f` | flag the question for review (pick option f with `6`) |
-| `g` | go to the question selected in the navigator |
+| `g` | the navigator: arrows move, `enter` jumps to that question |
+| `escape` | leave the exam (asks first; nothing is scored) |
 | `ctrl+s` | submit the exam (asks first, listing unanswered and flagged questions) |
 
 Predict-then-observe questions run a small scenario against LocalStack after you
-answer, and grade you on what really happened.
+answer, and grade you on what really happened (in an exam they are graded on the
+documented behaviour, without running).
 """
 
 
