@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck unit devcheck bench clean
+.PHONY: install run test lint typecheck content unit bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.13 not found on PATH — install it (e.g. 'pyenv install 3.13') and rerun" >&2; exit 2; }
@@ -38,10 +38,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+content: install
+	$(BIN)/tutor dev check --content-only
+
 unit: install
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck content unit
 
 bench: install
 	$(BIN)/python -m bench
