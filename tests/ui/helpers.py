@@ -25,3 +25,8 @@ async def until(predicate: Callable[[], object], pilot: Pilot[None],
 def notes(app: object) -> list[str]:
     """The toasts the app has shown (title and message)."""
     return [f"{n.title}: {n.message}" for n in app._notifications]  # type: ignore[attr-defined]
+
+
+async def home_ready(app: object, pilot: Pilot[None]) -> None:
+    """Wait until the home screen has read labs/ and quizzes/ (it does so in a worker)."""
+    await until(lambda: getattr(app.screen, "loaded", False), pilot)  # type: ignore[attr-defined]

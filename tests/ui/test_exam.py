@@ -17,7 +17,7 @@ from tutor.ui.widgets.countdown import Countdown
 from tutor.ui.widgets.exam_navigator import ExamNavigator
 from tutor.ui.widgets.question_view import QuestionView
 
-from .helpers import SIZE, notes, until
+from .helpers import SIZE, home_ready, notes, until
 
 REAL_QUIZZES = PROJECT_ROOT / "quizzes"
 
@@ -112,6 +112,7 @@ async def test_time_running_out_submits_the_exam(quizzes: Path) -> None:
 async def test_bank_opens_the_chooser_and_an_exam(quizzes: Path) -> None:
     app = make_app(quizzes_dir=quizzes, connect=False)
     async with app.run_test(size=SIZE) as pilot:
+        await home_ready(app, pilot)
         await pilot.press("b", "enter")
         await until(lambda: isinstance(app.screen, QuizChooser), pilot)
         await pilot.press("down", "down", "enter")  # exam SAA-C03, the short drill

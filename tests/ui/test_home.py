@@ -47,7 +47,7 @@ async def test_home_lists_content_and_shows_ready(content: tuple[Path, Path],
     async with app.run_test(size=(110, 30)) as pilot:
         lab_table = app.screen.query_one("#labs", DataTable)
         bank_table = app.screen.query_one("#banks", DataTable)
-        assert lab_table.row_count == 3
+        await _until(lambda: lab_table.row_count == 3, pilot)  # read in a worker
         assert bank_table.row_count == 1
         assert "Decoupling tiers" in str(lab_table.get_row_at(0))
         assert "⚠" in str(lab_table.get_row_at(2))  # the broken lab says why
@@ -65,7 +65,8 @@ async def test_empty_lists_and_lost_connection_are_shown(tmp_path: Path) -> None
     app = make_app(labs_dir=tmp_path / "none", quizzes_dir=tmp_path / "none",
                    endpoint="http://127.0.0.1:9")
     async with app.run_test(size=(110, 30)) as pilot:
-        assert "none found" in str(app.screen.query_one("#labs-title").render())
+        title = app.screen.query_one("#labs-title")
+        await _until(lambda: "none found" in str(title.render()), pilot)
         bar = app.screen.query_one(ConnectionBar)
         await _until(lambda: bar.state.phase == "lost", pilot)
         assert "stopped answering" in bar.state.detail
@@ -87,6 +88,7 @@ async def test_progress_columns_come_from_the_store(labs: Path, quizzes: Path) -
     async with app.run_test(size=(110, 30)) as pilot:
         lab_table = app.screen.query_one("#labs", DataTable)
         bank_table = app.screen.query_one("#banks", DataTable)
+        await _until(lambda: app.screen.loaded, pilot)
         await _until(lambda: "steps" in str(lab_table.get_row("09-fifo")), pilot)
         steps = len(yaml.safe_load((labs / "09-fifo" / "lab.yaml").read_text())["steps"])
         best = (1.0 + 0.25) / steps

@@ -18,7 +18,7 @@ from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.step_list import StepList
 from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 
-from .helpers import SIZE, notes, until
+from .helpers import SIZE, home_ready, notes, until
 
 
 def status(app) -> str:  # type: ignore[no-untyped-def]
@@ -30,6 +30,7 @@ def detail(app) -> str:  # type: ignore[no-untyped-def]
 
 
 async def open_lab(app, pilot) -> LabScreen:  # type: ignore[no-untyped-def]
+    await home_ready(app, pilot)
     table = app.screen.query_one("#labs", DataTable)
     table.move_cursor(row=table.get_row_index("09-fifo"))
     await pilot.press("enter")
@@ -219,6 +220,7 @@ async def test_invalid_lab_is_a_blocking_error(labs: Path, quizzes: Path) -> Non
     yaml_file.write_text(yaml_file.read_text().replace("minutes:", "minutez:"))
     app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
     async with app.run_test(size=SIZE) as pilot:
+        await home_ready(app, pilot)
         await pilot.press("enter")
         await until(lambda: isinstance(app.screen, ErrorDialog), pilot)
         assert "`minutes`" in app.screen.error.message  # names the file and the field

@@ -15,7 +15,7 @@ from tutor.ui.screens.practice import PracticeScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.feedback_view import FeedbackView
 
-from .helpers import SIZE, notes, until
+from .helpers import SIZE, home_ready, notes, until
 
 
 def session_of(app, quizzes: Path, *ids: str) -> PracticeSession:  # type: ignore[no-untyped-def]
@@ -120,6 +120,7 @@ async def test_chooser_review_serves_due_cards_or_says_none(quizzes: Path) -> No
 
     app = make_app(quizzes_dir=quizzes, connect=False)
     async with app.run_test(size=SIZE) as pilot:
+        await home_ready(app, pilot)
         banks = app.screen.query_one("#banks", DataTable)
         await until(lambda: banks.get_row("ui-fixture")[-1] == "0", pilot)
         await pilot.press("b", "enter")
@@ -135,7 +136,8 @@ async def test_chooser_review_serves_due_cards_or_says_none(quizzes: Path) -> No
         practice.answer(sorted(set(q.letters) - q.correct_letters)[0])
         store.save_card("ui-single", store.card("ui-single"), 0.0)
         await pilot.press("r")  # refresh the home screen's figures
-        await until(lambda: banks.get_row("ui-fixture")[-1] == "1", pilot)
+        await until(lambda: "ui-fixture" in banks.rows
+                    and banks.get_row("ui-fixture")[-1] == "1", pilot)
         await pilot.press("b", "enter")
         await until(lambda: isinstance(app.screen, QuizChooser), pilot)
         await pilot.press("end", "enter")

@@ -14,7 +14,7 @@ from tutor.ui.app import make_app
 from tutor.ui.screens.lab import LabScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
-from .helpers import FIXTURES, SIZE, until
+from .helpers import FIXTURES, SIZE, home_ready, until
 
 
 def learner_programs(workspace: Path) -> list[psutil.Process]:
@@ -34,6 +34,7 @@ async def test_quit_during_a_check_is_instant_and_stops_programs(
     app = make_app(labs_dir=FIXTURES / "labs", quizzes_dir=quizzes, endpoint=localstack.url)
     workspace = tutor_home / "workspace" / "01-slow-worker"
     async with app.run_test(size=SIZE) as pilot:
+        await home_ready(app, pilot)
         assert app.screen.query_one("#labs", DataTable).row_count == 1
         await pilot.press("enter")
         await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,

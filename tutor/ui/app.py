@@ -13,7 +13,6 @@ from textual.message import Message
 
 from tutor.cloud.connection import ConnectionMonitor, ConnectionState
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine import catalog
 from tutor.errors import TutorError
 from tutor.ui.course import Course
 from tutor.ui.failures import as_tutor_error
@@ -50,8 +49,7 @@ class TutorApp(App[None]):
     def on_mount(self) -> None:
         # Thread workers on daemon threads: `q` must not wait for a running check.
         asyncio.get_running_loop().set_default_executor(DaemonExecutor())
-        self.push_screen(HomeScreen(catalog.labs(self.labs_dir),
-                                    catalog.banks(self.quizzes_dir)))
+        self.push_screen(HomeScreen())  # it reads labs/ and quizzes/ in a worker
         if self.startup_warning:
             self.notify(self.startup_warning, title="Progress", severity="warning",
                         timeout=20)

@@ -46,16 +46,24 @@ class HomeScreen(TutorScreen):
             self.banks = banks
             self.topics = topics
 
+    class CatalogRead(Message):
+        def __init__(self, labs: list[Entry], banks: list[Entry]) -> None:
+            super().__init__()
+            self.labs = labs
+            self.banks = banks
+
     class QuizReady(Message):
         def __init__(self, session: object, title: str) -> None:
             super().__init__()
             self.session = session
             self.title = title
 
-    def __init__(self, labs: list[Entry], banks: list[Entry]) -> None:
+    def __init__(self, labs: list[Entry] | None = None,
+                 banks: list[Entry] | None = None) -> None:
         super().__init__()
-        self.labs = labs
-        self.banks = banks
+        self.loaded = labs is not None and banks is not None  # else read in a worker
+        self.labs = labs or []
+        self.banks = banks or []
         self.figures: dict[str, BankFigures] = {}
         self.topics: list[tuple[str, int]] | None = None
         self.lab_lines: dict[str, str] = {}
@@ -64,10 +72,10 @@ class HomeScreen(TutorScreen):
         yield Header()
         with Horizontal(id="home-panes"):
             with Vertical(id="labs-pane", classes="pane"):
-                yield Label(f"Labs ({len(self.labs)})", classes="pane-title", id="labs-title")
+                yield Label("Labs (reading labs/ …)", classes="pane-title", id="labs-title")
                 yield DataTable(id="labs", cursor_type="row", zebra_stripes=True)
             with Vertical(id="banks-pane", classes="pane"):
-                yield Label(f"Quiz banks ({len(self.banks)})", classes="pane-title",
+                yield Label("Quiz banks (reading quizzes/ …)", classes="pane-title",
                             id="banks-title")
                 yield DataTable(id="banks", cursor_type="row", zebra_stripes=True)
         yield ConnectionBar(id="connection")
@@ -83,13 +91,28 @@ class HomeScreen(TutorScreen):
         banks.add_column("Questions", key="count")
         banks.add_column("Right", key="accuracy")
         banks.add_column("Due", key="due")
-        self.fill(self.labs, self.banks)
         labs.focus()
+        if self.loaded:
+            self.fill(self.labs, self.banks)
+        else:
+            self.read_catalog()
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        # After the first paint: reading the banks takes the GIL for half a second.
-        self.set_timer(0.3, self.load_progress)
+        if self.loaded:  # back from a lab or a quiz: the figures changed
+            self.load_progress()
+
+    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
+    def read_catalog(self) -> None:
+        from tutor.engine import catalog
+
+        self.post_message(self.CatalogRead(catalog.labs(self.course.labs_dir),
+                                           catalog.banks(self.course.quizzes_dir)))
+
+    def on_home_screen_catalog_read(self, message: CatalogRead) -> None:
+        self.loaded = True
+        self.fill(message.labs, message.banks)
+        self.load_progress()
 
     def on_resize(self, event: events.Resize) -> None:
         # Below NARROW columns the panes stack, and each gets the whole width.
@@ -194,8 +217,5 @@ class HomeScreen(TutorScreen):
         self.query_one("#banks", DataTable).focus()
 
     def action_refresh(self) -> None:
-        from tutor.engine import catalog
-
         self.course.forget_banks()
-        self.fill(catalog.labs(self.course.labs_dir), catalog.banks(self.course.quizzes_dir))
-        self.load_progress()
+        self.read_catalog()
