@@ -64,7 +64,7 @@ async def test_start_then_check_streams_expected_found(labs: Path, quizzes: Path
 
         await pilot.press("s")
         workspace = tutor_home / "workspace" / "09-fifo"
-        await until(lambda: screen.started, pilot)
+        await until(lambda: screen.progress.started, pilot)
         assert (workspace / "infra.py").is_file()
         assert f"Workspace: {workspace}" in status(app)
 
@@ -90,17 +90,17 @@ async def test_hints_progress_then_solution_opens(labs: Path, quizzes: Path) -> 
         assert any("Not yet" in n for n in notes(app))
 
         await pilot.press("h")
-        await until(lambda: screen.hints.get(step.id) == 1, pilot)
+        await until(lambda: screen.progress.hints.get(step.id) == 1, pilot)
         assert f"hint 1 of {total}" in detail(app)
         await pilot.press("h")
-        await until(lambda: screen.hints.get(step.id) == 2, pilot)
+        await until(lambda: screen.progress.hints.get(step.id) == 2, pilot)
         assert f"hint 2 of {total}" in detail(app)
         assert screen.query_one(StepList).hints[step.id] == f"hints 2/{total}"
         assert step.hints[1].strip()[:30] in detail(app)
         assert any(f"Hint 2 of {total} is under the step" in n for n in notes(app))
         for _ in range(total - 2):
             await pilot.press("h")
-        await until(lambda: screen.hints.get(step.id) == total, pilot)
+        await until(lambda: screen.progress.hints.get(step.id) == total, pilot)
 
         await pilot.press("o")
         await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
@@ -118,7 +118,7 @@ async def test_start_over_changes_asks_first(labs: Path, quizzes: Path,
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_lab(app, pilot)
         await pilot.press("s")
-        await until(lambda: screen.started, pilot)
+        await until(lambda: screen.progress.started, pilot)
         infra = tutor_home / "workspace" / "09-fifo" / "infra.py"
         infra.write_text("# my work\n")
         await pilot.press("s")
@@ -146,7 +146,7 @@ async def test_reset_confirms_then_reports_what_it_deleted(labs: Path, quizzes: 
         screen = await open_lab(app, pilot)
         await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
         await pilot.press("s")
-        await until(lambda: screen.started, pilot)
+        await until(lambda: screen.progress.started, pilot)
         sqs = client("sqs", localstack)
         sqs.create_queue(QueueName="lab09-leftover")
         infra = tutor_home / "workspace" / "09-fifo" / "infra.py"
@@ -181,14 +181,14 @@ async def test_watch_mode_checks_again_on_save(labs: Path, quizzes: Path,
         await pilot.pause()
         assert not screen.watching
         await pilot.press("s")
-        await until(lambda: screen.started, pilot)
+        await until(lambda: screen.progress.started, pilot)
         await pilot.press("w")
         await until(lambda: "watching" in status(app), pilot)
         await pilot.pause(1.5)  # the watcher takes its first look
-        assert screen.last_score == ""  # nothing saved yet: nothing checked
+        assert screen.progress.last_score == ""  # nothing saved yet: nothing checked
         infra = tutor_home / "workspace" / "09-fifo" / "infra.py"
         infra.write_text(infra.read_text() + "\n# saved\n")
-        await until(lambda: screen.last_score != "" and not screen.checking, pilot,
+        await until(lambda: screen.progress.last_score != "" and not screen.checking, pilot,
                     seconds=60)
         assert any("Saved: checking again" in n for n in notes(app))
         assert screen.query_one(StepList).states["fifo-queue"].status == "failed"

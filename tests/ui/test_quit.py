@@ -42,7 +42,7 @@ async def test_quit_during_a_check_is_instant_and_stops_programs(
         screen = app.screen
         await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
         await pilot.press("s")
-        await until(lambda: screen.started, pilot)
+        await until(lambda: screen.progress.started, pilot)
         await pilot.press("c")
         await until(lambda: learner_programs(workspace), pilot)  # the worker loops on
         assert screen.checking

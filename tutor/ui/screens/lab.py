@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from tutor.ui import lab_text
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.dialogs.info import InfoDialog
 from tutor.ui.dialogs.solution import SolutionScreen
+from tutor.ui.lab_progress import LabProgress
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.lab_brief import LabBrief
@@ -88,13 +88,7 @@ class LabScreen(TutorScreen):
         super().__init__()
         self.entry = entry
         self.lab: Lab | None = None
-        self.workspace: Path | None = None
-        self.started = False
-        self.reports: dict[str, StepReport] = {}
-        self.details: dict[str, dict[str, Any]] = {}  # last results from earlier sessions
-        self.hints: dict[str, int] = {}  # hints shown per step
-        self.passed: set[str] = set()
-        self.last_score = ""
+        self.progress = LabProgress(Path("."))  # replaced when the lab has loaded
         self._checking = False
 
     def compose(self) -> ComposeResult:
@@ -127,25 +121,17 @@ class LabScreen(TutorScreen):
         self.post_message(self.Loaded(lab, state, readme))
 
     def on_lab_screen_loaded(self, message: Loaded) -> None:
-        lab, state = message.lab, message.state
-        self.lab = lab
-        self.workspace = Path(state["workspace"])
-        self.started = state["started"]
+        lab = self.lab = message.lab
+        self.progress = progress = LabProgress.from_status(message.state)
         steps = StepList([(s.id, s.title) for s in lab.spec.steps], id="steps")
         self.query_one("#lab-steps").mount(steps)
-        for step in state["steps"]:
-            self.hints[step["id"]] = step["hints_shown"]
-            steps.set_hints(step["id"], step["hints_shown"], step["hints"])
-            if step["passed"]:
-                self.passed.add(step["id"])
-            detail = state["latest"].get(step["id"])
-            if detail is not None and step["score"] is not None:
-                self.details[step["id"]] = detail
-                steps.set_state(step["id"], StepState.of(detail.get("status", "failed"),
-                                                         step["score"], step["max_score"]))
+        for step in lab.spec.steps:
+            steps.set_hints(step.id, progress.hints.get(step.id, 0), len(step.hints))
+            if step.id in progress.scores:
+                steps.set_state(step.id, StepState.of(*progress.scores[step.id]))
         self.query_one(LabBrief).set_pages(lab_text.overview(lab), message.readme)
         steps.focus()
-        if not self.started:  # a first visit starts with what the lab is about
+        if not progress.started:  # a first visit starts with what the lab is about
             self.query_one(LabBrief).reveal("overview")
         self.refresh_bindings()
         self.show_status()
@@ -163,7 +149,7 @@ class LabScreen(TutorScreen):
             self.dismiss()
         elif worker.group == "check":
             self.checking = False
-            self.step_list.settle(self.reports)
+            self.step_list.settle(self.progress.reports)
         self.show_status()
 
     @property
@@ -182,15 +168,16 @@ class LabScreen(TutorScreen):
     def show_status(self) -> None:
         if self.lab is None:
             return
-        if self.started:
-            where = f"Workspace: {self.workspace} — open it in your editor"
+        progress = self.progress
+        if progress.started:
+            where = f"Workspace: {progress.workspace} — open it in your editor"
         else:
-            where = f"Not started — press s to copy the starter into {self.workspace}"
+            where = f"Not started — press s to copy the starter into {progress.workspace}"
         parts = [where, "watching" if self.watching else "watch off"]
         if self.checking:
             parts.append("checking …")
-        elif self.last_score:
-            parts.append(self.last_score)
+        elif progress.last_score:
+            parts.append(progress.last_score)
         self.query_one("#lab-status", Static).update(" · ".join(parts))
 
     @property
@@ -206,8 +193,10 @@ class LabScreen(TutorScreen):
         if self.lab is None or step_id is None:
             return
         index = [s.id for s in self.lab.spec.steps].index(step_id)
-        brief = lab_text.step_brief(index, self.lab.step(step_id), self.hints.get(step_id, 0),
-                                    self.reports.get(step_id), self.details.get(step_id))
+        progress = self.progress
+        brief = lab_text.step_brief(index, self.lab.step(step_id),
+                                    progress.hints.get(step_id, 0),
+                                    progress.reports.get(step_id), progress.details.get(step_id))
         self.query_one(LabBrief).show_step(brief)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -228,7 +217,7 @@ class LabScreen(TutorScreen):
         assert self.lab is not None
         if not force:
             changed = changed_files(self.lab)
-            if self.workspace and self.workspace.is_dir() and changed:
+            if self.progress.workspace.is_dir() and changed:
                 self.post_message(self.NeedsForce(changed))
                 return
         self.post_message(self.Started(start_lab(self.lab, force=force,
@@ -236,14 +225,14 @@ class LabScreen(TutorScreen):
 
     def on_lab_screen_needs_force(self, message: NeedsForce) -> None:
         self.app.push_screen(ConfirmDialog(
-            "Start over?", lab_text.start_over(self.workspace, message.changed),
+            "Start over?", lab_text.start_over(self.progress.workspace, message.changed),
             "Start over", "Keep my work", danger=True),
             if_confirmed(lambda: self.start(force=True)))
 
     def on_lab_screen_started(self, message: Started) -> None:
         self.query_one(LabBrief).reveal("step")
-        self.started = True
-        self.workspace = message.workspace
+        self.progress.started = True
+        self.progress.workspace = message.workspace
         self.notify(f"Starter copied to {message.workspace} — open it in your editor",
                     title="Lab started", markup=False)
         self.show_status()
@@ -276,9 +265,7 @@ class LabScreen(TutorScreen):
 
     def on_lab_screen_step_checked(self, message: StepChecked) -> None:
         report = message.report
-        self.reports[report.step_id] = report
-        if report.passed:
-            self.passed.add(report.step_id)
+        self.progress.record(report)
         self.step_list.checked(report)
         if report.step_id == self.selected:
             self.show_step()
@@ -286,11 +273,9 @@ class LabScreen(TutorScreen):
     def on_lab_screen_checked(self, message: Checked) -> None:
         report = message.report
         self.checking = False
-        self.step_list.settle(self.reports)
-        passed = sum(1 for s in report.steps if s.passed)
-        self.last_score = (f"last check {time.strftime('%H:%M:%S')}: {report.score:g}/"
-                           f"{report.max_score:g} points, {passed}/{len(report.steps)} steps")
-        self.notify(self.last_score, title="Lab complete!" if report.passed else "Checked",
+        self.step_list.settle(self.progress.reports)
+        self.notify(self.progress.finish(report),
+                    title="Lab complete!" if report.passed else "Checked",
                     severity="information" if report.passed else "warning")
         first_failed = next((i for i, s in enumerate(report.steps)
                              if s.status == "failed"), None)
@@ -314,8 +299,7 @@ class LabScreen(TutorScreen):
 
     def on_lab_screen_hint_shown(self, message: HintShown) -> None:
         hint = message.hint
-        self.hints[hint.step_id] = max(self.hints.get(hint.step_id, 0), hint.index + 1)
-        self.step_list.set_hints(hint.step_id, self.hints[hint.step_id], hint.total)
+        self.step_list.set_hints(hint.step_id, self.progress.saw_hint(hint), hint.total)
         self.query_one(LabBrief).reveal("step")
         last = " — the last one: the solution (o) is open now" if hint.last else ""
         self.notify(f"Hint {hint.index + 1} of {hint.total} is under the step{last}",
@@ -326,12 +310,9 @@ class LabScreen(TutorScreen):
         step_id = self.selected
         if self.lab is None or step_id is None:  # (for mypy: check_action saw to it)
             return
-        total = len(self.lab.step(step_id).hints)
-        seen = self.hints.get(step_id, 0)
-        if step_id not in self.passed and seen < total:
-            self.notify(f"The solution opens once this step passed, or after its last hint "
-                        f"(you have seen {seen} of {total}: press h)", title="Not yet",
-                        severity="warning")
+        closed = self.progress.solution_closed(self.lab.step(step_id))
+        if closed:
+            self.notify(closed, title="Not yet", severity="warning")
             return
         self.app.push_screen(ConfirmDialog(
             "Show the solution?", f"Show the reference solution of step "
@@ -362,7 +343,7 @@ class LabScreen(TutorScreen):
             return
         self.app.push_screen(ConfirmDialog(
             "Reset the lab?",
-            f"This restores the pristine starter in {self.workspace} (your files are kept "
+            f"This restores the pristine starter in {self.progress.workspace} (your files are kept "
             f"once as {self.lab.id}.bak) and deletes every LocalStack resource named "
             f"{self.lab.prefix}*.", "Reset", "Cancel", danger=True),
             if_confirmed(lambda: self.reset(endpoint)))
@@ -376,12 +357,7 @@ class LabScreen(TutorScreen):
 
     def on_lab_screen_reset_done(self, message: ResetDone) -> None:
         result = message.result
-        self.started = True
-        self.workspace = result.workspace
-        self.reports.clear()
-        self.details.clear()
-        self.passed.clear()
-        self.last_score = ""
+        self.progress.restart(result.workspace)
         self.step_list.set_all(StepState("not checked"))
         self.show_status()
         self.show_step()
@@ -394,10 +370,10 @@ class LabScreen(TutorScreen):
         if watchers:
             watchers.remove()
             self.notify("Watch mode off", title="Watch")
-        elif not self.started or self.workspace is None:
+        elif not self.progress.started:
             self.notify("Start the lab first (s)", title="Watch", severity="warning")
         else:
-            self.mount(WorkspaceWatcher(self.workspace))
+            self.mount(WorkspaceWatcher(self.progress.workspace))
             self.notify("Checking again whenever you save a file in the workspace",
                         title="Watch mode on")
         self.call_after_refresh(self.show_status)
