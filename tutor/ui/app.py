@@ -83,6 +83,14 @@ class TutorApp(App[None]):
                          "LocalStack not ready",
                          state.fix or "wait for the bar at the bottom to say READY")
 
+    def endpoint_or_toast(self) -> Endpoint | None:
+        """The endpoint, or None after telling the learner why there is none yet."""
+        try:
+            return self.endpoint()
+        except TutorError as exc:
+            self.show_error(exc)
+            return None
+
     def show_error(self, error: BaseException, *, blocking: bool = False) -> None:
         """The one way errors reach the learner: a toast if transient, else a dialog."""
         problem = as_tutor_error(error)

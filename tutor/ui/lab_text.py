@@ -112,3 +112,8 @@ def start_over(workspace: Path | None, changed: list[str]) -> str:
     name = workspace.name if workspace else "the folder"
     return (f"Your workspace {workspace} already has your work:\n{shown}{more}\n\n"
             f"Starting over copies a fresh starter; your folder is kept as {name}.bak.")
+
+
+def reset_warning(lab: Lab, workspace: Path) -> str:
+    return (f"This restores the pristine starter in {workspace} (your files are kept once "
+            f"as {lab.id}.bak) and deletes every LocalStack resource named {lab.prefix}*.")

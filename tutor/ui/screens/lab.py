@@ -15,7 +15,6 @@ from textual.worker import Worker
 
 from tutor.engine.catalog import Entry
 from tutor.engine.labs.api import Hint, Lab, LabReport, ResetResult, StepReport
-from tutor.errors import TutorError
 from tutor.ui import lab_text
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.dialogs.info import InfoDialog
@@ -242,10 +241,8 @@ class LabScreen(TutorScreen):
     def action_check(self) -> None:
         if self.checking:
             return
-        try:
-            endpoint = self.tutor.endpoint()
-        except TutorError as exc:
-            self.tutor.show_error(exc)
+        endpoint = self.tutor.endpoint_or_toast()
+        if endpoint is None:
             return
         self.checking = True
         self.step_list.start_check()
@@ -277,10 +274,7 @@ class LabScreen(TutorScreen):
         self.notify(self.progress.finish(report),
                     title="Lab complete!" if report.passed else "Checked",
                     severity="information" if report.passed else "warning")
-        first_failed = next((i for i, s in enumerate(report.steps)
-                             if s.status == "failed"), None)
-        if first_failed is not None and len(report.steps) == self.step_list.option_count:
-            self.step_list.highlighted = first_failed  # show what to work on next
+        self.step_list.select_first_failed()  # show what to work on next
         self.show_status()
         self.show_step()
 
@@ -336,16 +330,12 @@ class LabScreen(TutorScreen):
     def action_reset(self) -> None:
         if self.lab is None:
             return
-        try:
-            endpoint = self.tutor.endpoint()
-        except TutorError as exc:
-            self.tutor.show_error(exc)
+        endpoint = self.tutor.endpoint_or_toast()
+        if endpoint is None:
             return
         self.app.push_screen(ConfirmDialog(
-            "Reset the lab?",
-            f"This restores the pristine starter in {self.progress.workspace} (your files are kept "
-            f"once as {self.lab.id}.bak) and deletes every LocalStack resource named "
-            f"{self.lab.prefix}*.", "Reset", "Cancel", danger=True),
+            "Reset the lab?", lab_text.reset_warning(self.lab, self.progress.workspace),
+            "Reset", "Cancel", danger=True),
             if_confirmed(lambda: self.reset(endpoint)))
 
     @work(thread=True, exclusive=True, group="reset", exit_on_error=False)

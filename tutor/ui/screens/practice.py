@@ -18,7 +18,6 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
 from tutor.engine.quiz.sessions import Feedback, PracticeSession
-from tutor.errors import TutorError
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.feedback_view import FeedbackView
@@ -103,10 +102,8 @@ class PracticeScreen(TutorScreen):
         seconds = time.monotonic() - self.shown_at
         endpoint = None
         if self.view.question.type == "predict":
-            try:
-                endpoint = self.tutor.endpoint()
-            except TutorError as exc:
-                self.tutor.show_error(exc)
+            endpoint = self.tutor.endpoint_or_toast()
+            if endpoint is None:
                 return
             self.query_one(FeedbackView).running(
                 "◌ Running the scenario against LocalStack … (a few seconds)")

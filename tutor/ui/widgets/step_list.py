@@ -116,6 +116,12 @@ class StepList(OptionList):
                                                      report.max_score)
                                if report else StepState("not checked"))
 
+    def select_first_failed(self) -> None:
+        for index, state in enumerate(self.states.values()):
+            if state.status in ("failed", "partial"):
+                self.highlighted = index
+                return
+
     @property
     def selected_step(self) -> str | None:
         option = self.highlighted_option
