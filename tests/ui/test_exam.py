@@ -50,6 +50,11 @@ async def test_flag_navigate_submit_and_review() -> None:
         await pilot.press(*wrong)
         await until(lambda: session.selection(1) == frozenset(wrong), pilot)
 
+        await pilot.press("backspace")  # changed my mind ...
+        await until(lambda: session.selection(1) == frozenset(), pilot)
+        await pilot.press(*wrong)  # ... and back again
+        await until(lambda: session.selection(1) == frozenset(wrong), pilot)
+
         await pilot.press("p")  # back to question 1: the answer is still there
         await until(lambda: session.index == 0, pilot)
         assert screen.query_one(QuestionView).letters == frozenset(right)
@@ -98,6 +103,7 @@ async def test_time_running_out_submits_the_exam(quizzes: Path) -> None:
         clock.now += timedelta(seconds=56)
         await until(lambda: countdown.has_class("-low") and countdown.seconds_left == 4,
                     pilot)
+        assert any("left: check your flagged" in n for n in notes(app))  # warned once
         await pilot.press("ctrl+s")  # the learner hesitates over the submit dialog ...
         await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
         clock.now += timedelta(seconds=5)  # ... and time runs out

@@ -15,7 +15,7 @@ from tutor.engine.quiz.taxonomy import DOMAINS
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
-from tutor.ui.widgets.countdown import Countdown
+from tutor.ui.widgets.countdown import LOW_SECONDS, Countdown, clock_text
 from tutor.ui.widgets.exam_navigator import ExamNavigator
 from tutor.ui.widgets.question_view import QuestionView
 
@@ -28,6 +28,7 @@ class ExamScreen(TutorScreen):
         Binding("p", "move(-1)", "Previous"),
         Binding("f", "flag", "Flag", priority=True),
         Binding("g", "focus_navigator", "Navigator"),
+        Binding("backspace", "clear", "Clear answer"),
         Binding("ctrl+s", "submit", "Submit exam"),
         Binding("escape", "leave", "Leave"),
     ]
@@ -42,6 +43,7 @@ class ExamScreen(TutorScreen):
         self.session = session
         self.partial: dict[int, frozenset[str]] = {}  # "choose 2" with one picked so far
         self.submitting = False
+        self.warned = False  # the five-minute warning is given once
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,6 +76,10 @@ class ExamScreen(TutorScreen):
     def tick(self) -> None:
         left = self.session.time_left()
         self.query_one(Countdown).seconds_left = left
+        if 0 < left <= LOW_SECONDS and not self.warned:
+            self.warned = True
+            self.notify(f"{clock_text(left)} left: check your flagged and unanswered questions",
+                        title="Time", severity="warning", timeout=8)
         if left <= 0 and self.session.result is None and not self.submitting:
             self.notify("Time is up: your exam was submitted", title="Exam over",
                         severity="warning")
@@ -136,6 +142,12 @@ class ExamScreen(TutorScreen):
         self.notify(f"Question {self.session.index + 1} " + ("flagged" if on else "unflagged"),
                     timeout=2)
         self.show_question()
+
+    def action_clear(self) -> None:
+        if self.session.result is None and not self.session.expired:
+            self.session.clear()
+            self.partial.pop(self.session.index, None)
+            self.show_question()
 
     def action_focus_navigator(self) -> None:
         self.query_one(ExamNavigator).focus()

@@ -55,6 +55,7 @@ Progress is kept in `{store}`.
 | :-- | :-- |
 | `n` / `p` | next / previous question |
 | `f` | flag the question for review (pick option f with `6`) |
+| `backspace` | clear the answer of this question |
 | `g` | the navigator: arrows move, `enter` jumps to that question |
 | `escape` | leave the exam (asks first; nothing is scored) |
 | `ctrl+s` | submit the exam (asks first, listing unanswered and flagged questions) |
