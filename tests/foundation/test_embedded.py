@@ -94,7 +94,7 @@ def test_app_never_leaves_localstack_behind(ending: str, tmp_path: Path) -> None
         _wait(ready, 90, "the app's embedded LocalStack to answer")
         record = _session_record(home)
         tree = _localstack_tree(int(record["watchdog"]))
-        assert any("localstack.runtime.main" in " ".join(p.cmdline()) for p in tree), tree
+        assert any("tutor.cloud.localstack_main" in " ".join(p.cmdline()) for p in tree), tree
         if ending == "quit-key":
             os.write(master, b"q")
         else:
