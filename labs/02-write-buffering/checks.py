@@ -32,23 +32,6 @@ def _limits(ctx: CheckContext) -> tuple[int, int]:
         int(ctx.params.get("max_connections", 2))
 
 
-def _counts(ctx: CheckContext, url: str) -> tuple[int, int]:
-    attrs = ctx.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                      "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), \
-        int(attrs["ApproximateNumberOfMessagesNotVisible"])
-
-
-def _drain(ctx: CheckContext, url: str) -> None:
-    sqs = ctx.client("sqs")
-    for _ in range(300):  # bounded: 3,000 messages at most
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       VisibilityTimeout=30).get("Messages", [])
-        if not messages:
-            return
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
 
 
 def _rows(ctx: CheckContext, run: str) -> list[tuple[str, float]]:
@@ -80,7 +63,7 @@ def login_burst(ctx: CheckContext) -> dict[str, Any]:
     if url is None:
         raise ScenarioFailed(f"the queue `{ctx.name('logins')}` does not exist",
                              fix="run `python infra.py` in your workspace")
-    _drain(ctx, url)
+    ctx.drain(url)
     for suffix in ("", "-wal", "-shm"):
         (ctx.workspace / f"{DB_FILE}{suffix}").unlink(missing_ok=True)
     writer = ctx.runner.start("writer.py")
@@ -97,7 +80,7 @@ def login_burst(ctx: CheckContext) -> dict[str, Any]:
     drained = False
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # bounded: 30 s for 1,500 rows at >= 50 rows/s
-        visible, in_flight = _counts(ctx, url)
+        visible, in_flight = ctx.message_counts(url)
         peak = max(peak, visible + in_flight)
         if visible == in_flight == 0 and len(_rows(ctx, run)) >= BURST:
             drained = True
@@ -123,7 +106,7 @@ def login_burst(ctx: CheckContext) -> dict[str, Any]:
         "max_connections": writer.max_open_connections(),
         "connections_opened": len(writer.events("db_open")),
         "commits": writer.commits(),
-        "peak_backlog": peak, "drained": drained, "left": _counts(ctx, url),
+        "peak_backlog": peak, "drained": drained, "left": ctx.message_counts(url),
         "writer_exit": writer.returncode, "output": writer.output(20),
     }
 

@@ -26,31 +26,7 @@ IDLE_SECONDS = 3.0  # how long each worker is watched on an empty queue
 PARTIAL_VALID, PARTIAL_INVALID = 36, 4
 
 
-def _url(ctx: CheckContext, suffix: str) -> str:
-    url = ctx.queue_url(suffix)
-    if url is None:
-        raise ScenarioFailed(f"the queue `{ctx.name(suffix)}` does not exist",
-                             fix="run `python infra.py` in your workspace")
-    return url
 
-
-def _counts(ctx: CheckContext, url: str) -> tuple[int, int]:
-    attrs = ctx.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                      "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), \
-        int(attrs["ApproximateNumberOfMessagesNotVisible"])
-
-
-def _drain(ctx: CheckContext, url: str) -> None:
-    sqs = ctx.client("sqs")
-    for _ in range(100):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       VisibilityTimeout=30).get("Messages", [])
-        if not messages:
-            return
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
 
 
 def _rows(ctx: CheckContext, db_name: str, run: str) -> dict[str, int]:
@@ -102,7 +78,7 @@ def _run_worker(ctx: CheckContext, url: str, program: str, db_name: str, run: st
     worker = ctx.runner.start(program, env={"JOBS_DB": db_name})
 
     def drained() -> bool:
-        return len(_rows(ctx, db_name, run)) >= count and _counts(ctx, url) == (0, 0)
+        return len(_rows(ctx, db_name, run)) >= count and ctx.message_counts(url) == (0, 0)
 
     done = ctx.runner.wait_until(drained, timeout=25, interval=0.2)
     drained_at = time.time()
@@ -120,8 +96,8 @@ def _run_worker(ctx: CheckContext, url: str, program: str, db_name: str, run: st
 @scenario(timeout=85)
 def compare(ctx: CheckContext) -> dict[str, Any]:
     """The same backlog through one_at_a_time.py, then through the learner's batch_worker.py."""
-    url = _url(ctx, "jobs")
-    _drain(ctx, url)
+    url = ctx.require_queue_url("jobs")
+    ctx.drain(url)
     results: dict[str, Any] = {}
     for role, program, db_name in (("baseline", "one_at_a_time.py", "baseline.db"),
                                    ("batch", "batch_worker.py", "jobs.db")):
@@ -139,7 +115,7 @@ def compare(ctx: CheckContext) -> dict[str, Any]:
                 raise ScenarioFailed("one_at_a_time.py did not drain the backlog in 25 s",
                                      output, fix="restore it with `tutor lab reset 03`")
             break
-        _drain(ctx, url)
+        ctx.drain(url)
     return results
 
 
@@ -268,9 +244,9 @@ def idle_long_polls(ctx: CheckContext) -> Outcome:
 @scenario(timeout=45)
 def partial_batch(ctx: CheckContext) -> dict[str, Any]:
     """Batches that mix valid and invalid jobs: the valid ones must still go through."""
-    url, dlq = _url(ctx, "jobs"), _url(ctx, "jobs-dlq")
-    _drain(ctx, url)
-    _drain(ctx, dlq)
+    url, dlq = ctx.require_queue_url("jobs"), ctx.require_queue_url("jobs-dlq")
+    ctx.drain(url)
+    ctx.drain(dlq)
     run = uuid.uuid4().hex[:6]
     (ctx.workspace / "jobs.db").unlink(missing_ok=True)
     bodies = _bodies(run, PARTIAL_VALID, PARTIAL_INVALID)
@@ -283,7 +259,7 @@ def partial_batch(ctx: CheckContext) -> dict[str, Any]:
     worker.stop()
     time.sleep(ctx.clock.seconds("long_poll_wait") + 0.5)  # outlive its pending long poll
     rows = _rows(ctx, "jobs.db", run)
-    source, dead = _counts(ctx, url), _counts(ctx, dlq)
+    source, dead = ctx.message_counts(url), ctx.message_counts(dlq)
     valid = sum(1 for k in rows if "bad" not in k)
     # Whatever is still queued, minus the valid jobs not written yet, are invalid ones kept.
     kept = max(0, sum(source) + sum(dead) - (PARTIAL_VALID - valid))

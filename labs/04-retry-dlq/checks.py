@@ -27,21 +27,6 @@ WORKERS = 2
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _url(ctx: CheckContext, suffix: str) -> str:
-    url = ctx.queue_url(suffix)
-    if url is None:
-        raise ScenarioFailed(f"the queue `{ctx.name(suffix)}` does not exist",
-                             fix="run `python infra.py` in your workspace")
-    return url
-
-
-def _counts(ctx: CheckContext, url: str) -> tuple[int, int]:
-    """(visible, in flight) messages of a queue."""
-    attrs = ctx.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                      "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), \
-        int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
 def _ledger(ctx: CheckContext) -> Counter[str]:
@@ -55,20 +40,6 @@ def _ledger(ctx: CheckContext) -> Counter[str]:
                 continue
     return found
 
-
-def _drain(ctx: CheckContext, url: str) -> int:
-    """Delete whatever a queue holds (bounded): each run starts from a known state."""
-    sqs = ctx.client("sqs")
-    removed = 0
-    for _ in range(20):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       VisibilityTimeout=30).get("Messages", [])
-        if not messages:
-            break
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-        removed += len(messages)
-    return removed
 
 
 def _redrive_policy(ctx: CheckContext) -> dict[str, Any] | None:
@@ -175,8 +146,8 @@ def visibility_timeout(ctx: CheckContext) -> Outcome:
 @scenario(timeout=45)
 def fleet_run(ctx: CheckContext) -> dict[str, Any]:
     """Six good orders through two workers; count how often each was processed."""
-    url = _url(ctx, "orders")
-    _drain(ctx, url)
+    url = ctx.require_queue_url("orders")
+    ctx.drain(url)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     run = uuid.uuid4().hex[:6]
     ids = [f"o-{run}-{i}" for i in range(6)]
@@ -187,7 +158,7 @@ def fleet_run(ctx: CheckContext) -> dict[str, Any]:
         ctx.runner.start("worker.py")
 
     def settled() -> bool:
-        return all(_ledger(ctx)[i] for i in ids) and _counts(ctx, url) == (0, 0)
+        return all(_ledger(ctx)[i] for i in ids) and ctx.message_counts(url) == (0, 0)
 
     done = ctx.runner.wait_until(settled, timeout=30)
     time.sleep(_processing(ctx) + 0.5)  # let a duplicate still in progress be recorded
@@ -222,9 +193,9 @@ def no_duplicates(ctx: CheckContext) -> Outcome:
 @scenario(timeout=60)
 def poison_run(ctx: CheckContext) -> dict[str, Any]:
     """Three good orders and one poison message through two workers."""
-    url, dlq = _url(ctx, "orders"), _url(ctx, "orders-dlq")
-    _drain(ctx, url)
-    _drain(ctx, dlq)
+    url, dlq = ctx.require_queue_url("orders"), ctx.require_queue_url("orders-dlq")
+    ctx.drain(url)
+    ctx.drain(dlq)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     policy = _redrive_policy(ctx) or {}
     visibility = int((ctx.queue_attributes("orders") or {}).get("VisibilityTimeout", 30))
@@ -249,8 +220,8 @@ def poison_run(ctx: CheckContext) -> dict[str, Any]:
         nonlocal good_at
         if good_at is None and all(_ledger(ctx)[g] for g in good):
             good_at = time.monotonic() - started
-        return good_at is not None and _counts(ctx, url) == (0, 0) and \
-            _counts(ctx, dlq)[0] >= 1
+        return good_at is not None and ctx.message_counts(url) == (0, 0) and \
+            ctx.message_counts(dlq)[0] >= 1
 
     done = ctx.runner.wait_until(settled, timeout=budget, interval=0.5)
     poison_at = time.monotonic() - started if done else None
@@ -262,7 +233,7 @@ def poison_run(ctx: CheckContext) -> dict[str, Any]:
     ledger = _ledger(ctx)
     return {"good": {g: ledger[g] for g in good}, "poison_in_dlq": any(
         poison in m["Body"] for m in peeked), "poison_processed": ledger[poison],
-        "source": _counts(ctx, url), "good_seconds": good_at, "poison_seconds": poison_at,
+        "source": ctx.message_counts(url), "good_seconds": good_at, "poison_seconds": poison_at,
         "budget": round(budget, 1), "max_receive_count": receives, "visibility": visibility,
         "output": output}
 
@@ -303,10 +274,10 @@ def good_orders_flow(ctx: CheckContext) -> Outcome:
 @scenario(timeout=60)
 def redrive_run(ctx: CheckContext) -> dict[str, Any]:
     """Dead-letter three mobile-app orders, run redrive.py, then the (fixed) workers."""
-    url, dlq = _url(ctx, "orders"), _url(ctx, "orders-dlq")
+    url, dlq = ctx.require_queue_url("orders"), ctx.require_queue_url("orders-dlq")
     sqs = ctx.client("sqs")
-    _drain(ctx, url)
-    _drain(ctx, dlq)
+    ctx.drain(url)
+    ctx.drain(dlq)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     receives = int((_redrive_policy(ctx) or {}).get("maxReceiveCount", 0))
     if not receives:
@@ -320,23 +291,23 @@ def redrive_run(ctx: CheckContext) -> dict[str, Any]:
     # until SQS moves the three orders to the DLQ.
     for _ in range(10 * (receives + 2)):  # bounded; a receive may return fewer than asked
         sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-        if _counts(ctx, dlq)[0] >= 3:
+        if ctx.message_counts(dlq)[0] >= 3:
             break
         time.sleep(0.05)
-    dead = _counts(ctx, dlq)[0]
+    dead = ctx.message_counts(dlq)[0]
     if dead < 3:
         raise ScenarioFailed(f"only {dead} of 3 failed orders reached the DLQ while "
                              "preparing the redrive", fix="check the redrive policy (step 1)")
     redrive = ctx.runner.run("redrive.py", timeout=30)
-    ctx.runner.wait_until(lambda: _counts(ctx, dlq) == (0, 0), timeout=5)
-    after_redrive = _counts(ctx, dlq)[0]
+    ctx.runner.wait_until(lambda: ctx.message_counts(dlq) == (0, 0), timeout=5)
+    after_redrive = ctx.message_counts(dlq)[0]
     tasks = sqs.list_message_move_tasks(SourceArn=ctx.queue_arn("orders-dlq"),
                                         MaxResults=5).get("Results", [])
     for _ in range(WORKERS):
         ctx.runner.start("worker.py")
 
     def settled() -> bool:
-        return all(_ledger(ctx)[o] for o in orders) and _counts(ctx, url) == (0, 0)
+        return all(_ledger(ctx)[o] for o in orders) and ctx.message_counts(url) == (0, 0)
 
     ctx.runner.wait_until(settled, timeout=20, interval=0.5)
     time.sleep(0.5)
@@ -346,7 +317,7 @@ def redrive_run(ctx: CheckContext) -> dict[str, Any]:
     return {"orders": {o: ledger[o] for o in orders}, "dlq_after_redrive": after_redrive,
             "move_tasks": [{k: t.get(k) for k in ("Status", "ApproximateNumberOfMessagesMoved")}
                            for t in tasks],
-            "source": _counts(ctx, url), "dlq": _counts(ctx, dlq),
+            "source": ctx.message_counts(url), "dlq": ctx.message_counts(dlq),
             "redrive_output": redrive.output(10), "output": output}
 
 

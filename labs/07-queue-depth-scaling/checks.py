@@ -262,17 +262,6 @@ def _intact(ctx: CheckContext) -> None:
                                  "infra.py and scaling.yaml aside first)")
 
 
-def _drain(ctx: CheckContext, url: str) -> None:
-    """Empty the queue (bounded) so that the burst is all the checks see."""
-    sqs = ctx.client("sqs")
-    for _ in range(200):
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                  VisibilityTimeout=30).get("Messages", [])
-        if not got:
-            return
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
-
 
 def _ticks(ctx: CheckContext) -> list[dict[str, Any]]:
     return [e for e in _read_jsonl(ctx.workspace / LOG) if e.get("event") == "tick"]
@@ -301,7 +290,7 @@ def burst_run(ctx: CheckContext) -> dict[str, Any]:
                              fix="run `python infra.py` (step 1)")
     _intact(ctx)
     policy = _policy(ctx)
-    _drain(ctx, url)
+    ctx.drain(url)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     run = uuid.uuid4().hex[:8]
     began = time.time()

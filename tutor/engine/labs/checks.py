@@ -169,6 +169,37 @@ class CheckContext:
     def queue_arn(self, suffix: str) -> str:
         return f"arn:aws:sqs:{self.endpoint.region}:000000000000:{self.name(suffix)}"
 
+    def require_queue_url(self, suffix: str,
+                          fix: str = "run `python infra.py` in your workspace") -> str:
+        """The queue's URL for a scenario; a missing queue fails the scenario with the fix."""
+        url = self.queue_url(suffix)
+        if url is None:
+            raise ScenarioFailed(f"the queue `{self.name(suffix)}` does not exist", fix=fix)
+        return url
+
+    def message_counts(self, url: str) -> tuple[int, int]:
+        """(visible, in flight) messages of a queue."""
+        attrs = self.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                          "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return (int(attrs["ApproximateNumberOfMessages"]),
+                int(attrs["ApproximateNumberOfMessagesNotVisible"]))
+
+    def drain(self, url: str, max_batches: int = 300) -> int:
+        """Delete whatever a queue holds (bounded), so a scenario starts from a known state."""
+        sqs = self.client("sqs")
+        removed = 0
+        for _ in range(max_batches):
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                           VisibilityTimeout=30).get("Messages", [])
+            if not messages:
+                break
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages)])
+            removed += len(messages)
+        return removed
+
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """` — did you mean `x`?` or an empty string."""
