@@ -94,11 +94,27 @@ def test_failed_lab_check_makes_the_tagged_questions_due_now(store: ProgressStor
     clock.advance(minutes=5)  # its card is due in 10 minutes
     assert schedule.due() == []
     made = feed_failed_check(store, ["dlq"], quizzes=FIXTURES / "good", clock=clock)
-    assert sorted(made) == ["good-001", "good-multi"]  # the two questions tagged dlq
-    assert sorted(schedule.due()) == ["good-001", "good-multi"]
+    # Of the two questions tagged dlq, the one answered 5 minutes ago keeps its schedule.
+    assert made == ["good-multi"]
+    assert schedule.due() == ["good-multi"]
     assert store.cards()["good-multi"][1] == clock.now.timestamp()
     assert feed_failed_check(store, ["no-such-tag"], quizzes=FIXTURES / "good",
                              clock=clock) == []
+
+
+def test_failed_checks_feed_a_bounded_review(store: ProgressStore, clock: FixedClock) -> None:
+    """Re-checking a failing step (watch mode) never piles up more than `limit` cards."""
+    from tutor.locations import quizzes_dir
+
+    tags = ["dlq", "redrive", "visibility-timeout"]
+    first = feed_failed_check(store, tags, quizzes=quizzes_dir(), clock=clock, limit=5)
+    assert len(first) == 5
+    assert feed_failed_check(store, tags, quizzes=quizzes_dir(), clock=clock, limit=5) == []
+    assert len(Schedule(store, clock).due()) == 5
+    clock.advance(minutes=1)
+    Schedule(store, clock).record(first[0], "b", "review", True, ["a"], 5.0, 2)  # reviewed
+    refill = feed_failed_check(store, tags, quizzes=quizzes_dir(), clock=clock, limit=5)
+    assert len(refill) == 1 and refill[0] not in first
 
 
 def test_cards_survive_reopening_the_store(tmp_path: Path, clock: FixedClock) -> None:

@@ -154,18 +154,33 @@ class Schedule:
         return done
 
 
+FEED_LIMIT = 8  # due questions on a failed step's pointers, at most
+
+
 def feed_failed_check(store: ProgressStore, tags: Iterable[str], *,
-                      quizzes: Path | None = None, clock: Clock = utc_now) -> list[str]:
+                      quizzes: Path | None = None, clock: Clock = utc_now,
+                      limit: int = FEED_LIMIT) -> list[str]:
     """A lab check on these exam pointers (tags) failed: make their questions due now.
 
-    `quizzes` is the directory of banks (default: the tutor's quizzes). Returns the
-    question ids that were made due; unknown tags simply match nothing.
+    At most `limit` questions on these pointers are due at once: a learner who fails a
+    step (or re-checks it on every save in watch mode) gets a focused review, not the
+    whole bank. The questions sharing the most pointers with the step come first, then
+    the easier ones; a question answered in the last day is left to its schedule. `quizzes` is the directory of banks (default: the tutor's quizzes).
+    Returns the question ids that were made due; unknown tags simply match nothing.
     """
     from tutor import locations
     from tutor.engine.quiz.bank import load_banks
 
     wanted = set(tags)
     directory = quizzes if quizzes is not None else locations.quizzes_dir()
-    ids = [q.id for bank in load_banks(directory) for q in bank.questions
-           if wanted.intersection(q.tags)]
-    return Schedule(store, clock).make_due(ids)
+    matching = [q for bank in load_banks(directory) for q in bank.questions
+                if wanted.intersection(q.tags)]
+    matching.sort(key=lambda q: (-len(wanted.intersection(q.tags)), q.difficulty, q.id))
+    schedule = Schedule(store, clock)
+    due_now = set(schedule.due())
+    # A question answered in the last day keeps the schedule FSRS just gave it.
+    since = clock().timestamp() - 86_400
+    recent = {a["question_id"] for a in store.answers() if a["at"] >= since}
+    room = max(0, limit - sum(1 for q in matching if q.id in due_now))
+    fresh = [q.id for q in matching if q.id not in due_now and q.id not in recent]
+    return schedule.make_due(fresh[:room])
