@@ -165,8 +165,9 @@ def feed_failed_check(store: ProgressStore, tags: Iterable[str], *,
     At most `limit` questions on these pointers are due at once: a learner who fails a
     step (or re-checks it on every save in watch mode) gets a focused review, not the
     whole bank. The questions sharing the most pointers with the step come first, then
-    the easier ones; a question answered in the last day is left to its schedule. `quizzes` is the directory of banks (default: the tutor's quizzes).
-    Returns the question ids that were made due; unknown tags simply match nothing.
+    the easier ones; a question answered in the last day is left to its schedule.
+    `quizzes` is the directory of banks (default: the tutor's quizzes). Returns the
+    question ids that were made due; unknown tags simply match nothing.
     """
     from tutor import locations
     from tutor.engine.quiz.bank import load_banks
