@@ -132,21 +132,3 @@ def test_maximum_concurrency_caps_parallel_environments(
     esm_pids = {b["pid"] for b in read_lines(record)}
     # The tutor's pollers (esm_scaling) run batches in parallel, never beyond the cap.
     assert len(esm_pids) == 2
-
-
-def test_updated_mapping_stays_enabled(lam, sqs, queues, mappings, make_function, tmp_path):
-    """Updating a mapping while its batches run (a deploy script run twice) leaves it
-    Enabled with the new settings, although the replaced worker winds down afterwards."""
-    import time
-
-    record = tmp_path / "b.jsonl"
-    name = make_function(handler_zip("batch.py"), "batch.handler",
-                         env={"RECORD_FILE": str(record), "SLEEP": "2"})
-    url, arn = queues("updated")
-    esm = mappings(EventSourceArn=arn, FunctionName=name, BatchSize=1)
-    send_burst(sqs, url, [f"busy-{i}" for i in range(12)])  # every poller busy
-    wait_for(lambda: record.exists() and read_lines(record), 20, "a batch to be running")
-    lam.update_event_source_mapping(UUID=esm["UUID"], BatchSize=5)  # mid-invocation
-    time.sleep(4)  # the old worker finishes its 2 s batch, then its loop ends
-    current = lam.get_event_source_mapping(UUID=esm["UUID"])
-    assert (current["State"], current["BatchSize"]) == ("Enabled", 5)
