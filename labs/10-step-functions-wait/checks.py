@@ -93,6 +93,17 @@ def _no_token_task(ctx: CheckContext, definition: dict[str, Any]) -> Outcome:
                   f"Task resources {resources or 'none'}", tasks=resources)
 
 
+def _token_state(ctx: CheckContext) -> tuple[str, dict[str, Any], dict[str, Any]] | Outcome:
+    """(name, state, definition) of the task that waits for a token, else the failure."""
+    definition, _ = _machine(ctx)
+    if definition is None:
+        return _no_machine(ctx)
+    found = _token_task(definition)
+    if found is None:
+        return _no_token_task(ctx, definition)
+    return (*found, definition)
+
+
 # --- step 1: queues and role -----------------------------------------------------------
 
 
@@ -178,13 +189,10 @@ def machine_role(ctx: CheckContext) -> Outcome:
 
 @check
 def waits_for_token(ctx: CheckContext) -> Outcome:
-    definition, _ = _machine(ctx)
-    if definition is None:
-        return _no_machine(ctx)
-    found = _token_task(definition)
-    if found is None:
-        return _no_token_task(ctx, definition)
-    name, state = found
+    found = _token_state(ctx)
+    if isinstance(found, Outcome):
+        return found
+    name, state, _ = found
     resource = str(state["Resource"])
     queue = str((state.get("Parameters") or {}).get("QueueUrl", ""))
     right_resource = resource == TOKEN_RESOURCE
@@ -197,13 +205,10 @@ def waits_for_token(ctx: CheckContext) -> Outcome:
 
 @check
 def token_in_message(ctx: CheckContext) -> Outcome:
-    definition, _ = _machine(ctx)
-    if definition is None:
-        return _no_machine(ctx)
-    found = _token_task(definition)
-    if found is None:
-        return _no_token_task(ctx, definition)
-    name, state = found
+    found = _token_state(ctx)
+    if isinstance(found, Outcome):
+        return found
+    name, state, _ = found
     params = state.get("Parameters") or {}
     body = params.get("MessageBody", params.get("MessageBody.$"))
     carries = any("$$.Task.Token" in text for text in _strings(body))
@@ -214,13 +219,10 @@ def token_in_message(ctx: CheckContext) -> Outcome:
 
 @check
 def bounded_wait(ctx: CheckContext) -> Outcome:
-    definition, _ = _machine(ctx)
-    if definition is None:
-        return _no_machine(ctx)
-    found = _token_task(definition)
-    if found is None:
-        return _no_token_task(ctx, definition)
-    name, state = found
+    found = _token_state(ctx)
+    if isinstance(found, Outcome):
+        return found
+    name, state, _ = found
     limit = ctx.clock.seconds("task_timeout")
     beat = ctx.clock.seconds("heartbeat")
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
@@ -237,13 +239,10 @@ def bounded_wait(ctx: CheckContext) -> Outcome:
 
 @check
 def retry_busy(ctx: CheckContext) -> Outcome:
-    definition, _ = _machine(ctx)
-    if definition is None:
-        return _no_machine(ctx)
-    found = _token_task(definition)
-    if found is None:
-        return _no_token_task(ctx, definition)
-    name, state = found
+    found = _token_state(ctx)
+    if isinstance(found, Outcome):
+        return found
+    name, state, _ = found
     retriers = state.get("Retry") or []
     for retrier in retriers:
         errors = retrier.get("ErrorEquals", [])
@@ -286,13 +285,10 @@ def _reaches(definition: dict[str, Any], start: str, want: str, depth: int = 10)
 
 @check
 def catch_invalid(ctx: CheckContext) -> Outcome:
-    definition, _ = _machine(ctx)
-    if definition is None:
-        return _no_machine(ctx)
-    found = _token_task(definition)
-    if found is None:
-        return _no_token_task(ctx, definition)
-    name, state = found
+    found = _token_state(ctx)
+    if isinstance(found, Outcome):
+        return found
+    name, state, definition = found
     catchers = state.get("Catch") or []
     target = next((c for c in catchers if "Order.Invalid" in c.get("ErrorEquals", [])), None)
     if target is None:
