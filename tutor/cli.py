@@ -22,6 +22,9 @@ COMMAND_MODULES = (
     "tutor.commands.labs",
     "tutor.commands.quiz",
     "tutor.commands.dev",
+    "tutor.commands.learner",
+    "tutor.commands.report",
+    "tutor.commands.serve",
 )
 
 
