@@ -1,0 +1,1 @@
+"""What happened to SQS messages, as observed inside the tutor's LocalStack."""
