@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +24,90 @@ from tutor.engine.labs.checks import ScenarioFailed
 
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
 OUTPUT_TAIL = 40  # lines of a learner program's output shown on failure
+# What the tutor keeps of a program's output: the last 64 KiB. A program that prints
+# without end is drained at once (never blocked on a full pipe) and costs no more memory.
+OUTPUT_KEEP = 64 * 1024
+# RLIMIT_DATA of every learner process (inherited by what it starts). Not RLIMIT_AS:
+# Python with boto3 and a 16-thread pool reserves ~0.95 GiB of address space (thread
+# stacks, malloc arenas) while using ~75 MB of data; Node.js reserves even more.
+MEMORY_LIMIT = 1 << 30
+# Words in a program's last output that mean an allocation failed (Python, Node.js, C).
+_OOM_WORDS = ("MemoryError", "out of memory", "Cannot allocate memory",
+              "allocation failed", "std::bad_alloc")
+
+
+def human_bytes(count: float) -> str:
+    """`65536` -> `64 KiB`, `1073741824` -> `1 GiB`."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.3g} {unit}" if unit != "bytes" else f"{int(count)} bytes"
+        count /= 1024
+    return f"{count:.3g} GiB"
+
+
+class OutputTail:
+    """Drains a program's output pipe in a thread, keeping only the last `keep` bytes."""
+
+    def __init__(self, stream: Any, keep: int = OUTPUT_KEEP) -> None:
+        self.keep = keep
+        self.total = 0  # bytes the program printed, kept or not
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self._stream = stream
+        self._thread = threading.Thread(target=self._pump, daemon=True,
+                                        name="tutor-output-tail")
+        self._thread.start()
+
+    def _pump(self) -> None:
+        fd = self._stream.fileno()
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                with self._lock:
+                    self.total += len(chunk)
+                    self._buf += chunk
+                    if len(self._buf) > 2 * self.keep:  # trim in steps, not per chunk
+                        del self._buf[:-self.keep]
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+
+    def join(self, timeout: float) -> None:
+        """Wait (bounded) until the pipe is drained: every writer has exited."""
+        self._thread.join(timeout)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.keep
+
+    def text(self) -> str:
+        with self._lock:
+            data = bytes(self._buf[-self.keep:])
+        return data.decode(errors="replace")
+
+    def note(self) -> str:
+        """One plain line when output was dropped, else an empty string."""
+        if not self.truncated:
+            return ""
+        return (f"printed {human_bytes(self.total)}, more than the "
+                f"{human_bytes(self.keep)} the tutor keeps; output truncated to the last "
+                f"{human_bytes(self.keep)}")
+
+
+def _limited(cmd: list[str], memory: int | None) -> list[str]:
+    """`cmd` run under RLIMIT_DATA = `memory` bytes, via util-linux `prlimit` when present.
+
+    `prlimit` sets the limit and execs the command (same pid, same process group), so no
+    Python runs between fork and exec (a preexec_fn is unsafe in the threaded TUI).
+    """
+    tool = shutil.which("prlimit") if memory else None
+    if tool is None:
+        return cmd
+    return [tool, f"--data={memory}:{memory}", "--", *cmd]
 
 
 def node_binary() -> str | None:
@@ -36,10 +121,11 @@ class Program:
 
     name: str
     proc: subprocess.Popen[bytes]
-    log: Path
+    tail: OutputTail
     measure: Path
     started: float
     returncode: int | None = None
+    memory_limit: int | None = MEMORY_LIMIT
 
     @property
     def alive(self) -> bool:
@@ -62,20 +148,36 @@ class Program:
                 self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
-            # SIGKILL the group whatever happened: a child the program forked may
-            # outlive it in the same group (the group is ours: start_new_session).
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
+        # SIGKILL the group whatever happened, also after the program exited by itself:
+        # children it forked may outlive it in the same group (ours: start_new_session).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
+        self.tail.join(2.0)
         self.returncode = self.proc.returncode
         return int(self.returncode)
 
     def output(self, lines: int = OUTPUT_TAIL) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.rstrip().splitlines()[-lines:])
+        """The last `lines` lines it printed (a first line says so if output was cut)."""
+        if self.proc.poll() is not None:
+            self.tail.join(0.5)  # let the pump read what is left in the pipe
+        shown = self.tail.text().rstrip().splitlines()[-lines:]
+        note = self.tail.note()
+        return "\n".join(([f"[your program {note}]"] if note else []) + shown)
+
+    def out_of_memory(self) -> bool:
+        """Did it stop because an allocation failed under the memory limit?"""
+        code = self.proc.poll()
+        if code is None or code == 0 or not self.memory_limit:
+            return False
+        return any(word in self.tail.text()[-4000:] for word in _OOM_WORDS)
+
+    def verdict(self) -> str:
+        """One plain line on why a program that exited non-zero did so, if the tutor knows."""
+        if self.out_of_memory():
+            return (f"`{self.name}` used more than {human_bytes(self.memory_limit or 0)} of "
+                    "memory and was stopped")
+        return ""
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         """Measured events (see hook/sitecustomize.py): api, db_open, db_close."""
@@ -126,6 +228,8 @@ class ScenarioRunner:
     workspace: Path
     programs: list[Program] = field(default_factory=list)
     _tmp: Path | None = None
+    memory_limit: int | None = MEMORY_LIMIT  # RLIMIT_DATA of each program, None: none
+    output_keep: int = OUTPUT_KEEP
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The environment learner programs get: endpoint, lab names, measurement hook."""
@@ -164,7 +268,6 @@ class ScenarioRunner:
             cmd = [sys.executable, str(path), *args]
         scratch = self._scratch()
         index = len(self.programs)
-        log = scratch / f"{index}-{path.stem}.log"
         measure_file = scratch / f"{index}-{path.stem}.measure.jsonl"
         measure_file.touch()
         full_env = self.env(env)
@@ -172,11 +275,12 @@ class ScenarioRunner:
             full_env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(HOOK_DIR), full_env.get("PYTHONPATH", "")) if p)
             full_env["TUTOR_MEASURE_FILE"] = str(measure_file)
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, cwd=self.workspace, env=full_env,
-                                    stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-        started = Program(program, proc, log, measure_file, time.monotonic())
+        proc = subprocess.Popen(_limited(cmd, self.memory_limit), cwd=self.workspace,
+                                env=full_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        started = Program(program, proc, OutputTail(proc.stdout, self.output_keep),
+                          measure_file, time.monotonic(), memory_limit=self.memory_limit)
         self.programs.append(started)
         return started
 
@@ -185,14 +289,20 @@ class ScenarioRunner:
         """Run to completion; killed after `timeout` s; a non-zero exit fails the scenario."""
         started = self.start(program, *args, env=env)
         code = started.wait(timeout)
+        flood = started.tail.note()
+        also = f"; it {flood}" if flood else ""
         if code is None:
             started.stop()
             raise ScenarioFailed(f"`{program}` did not finish within {timeout:g} s and was "
-                                 "stopped", started.output(),
+                                 f"stopped{also}", started.output(),
                                  fix="look for a loop that never ends or a blocking call")
         if check and code != 0:
-            raise ScenarioFailed(f"`{program}` exited with code {code}", started.output(),
-                                 fix="run it yourself to see the error")
+            memory = started.verdict()
+            if memory:
+                raise ScenarioFailed(memory + also, started.output(),
+                                     fix="look for a list or buffer that grows without end")
+            raise ScenarioFailed(f"`{program}` exited with code {code}{also}",
+                                 started.output(), fix="run it yourself to see the error")
         return started
 
     def burst(self, queue_url: str, count: int, *, rate: float | None = None,
