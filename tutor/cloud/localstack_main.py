@@ -5,6 +5,10 @@ shared by every LocalStack on the machine whatever TMPDIR says: two sessions (or
 classroom of learners) using the same bucket names corrupt each other's objects. We point
 it at this instance's own data directory, patching the module the moment it is imported
 (importing it eagerly would add about a second to the boot).
+
+The same way, it installs the SQS message lifecycle recorder (`tutor.cloud.sqs_trace`):
+the SQS provider is wrapped when LocalStack first imports it, and the trace route is added
+to the edge router when that is imported. Both cost nothing until used.
 """
 
 from __future__ import annotations
@@ -15,19 +19,25 @@ import importlib.util
 import os
 import runpy
 import sys
+from collections.abc import Callable
 from types import ModuleType
 
 S3_MODULE = "localstack.services.s3.provider"
+SQS_MODULE = "localstack.services.sqs.provider"
+EDGE_MODULE = "localstack.services.edge"
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def __init__(self, storage: str) -> None:
-        self.storage = storage
+    """Run `after(module)` right after `name` is first imported, before anyone uses it."""
+
+    def __init__(self, name: str, after: Callable[[ModuleType], None]) -> None:
+        self.name = name
+        self.after = after
         self._spec: importlib.machinery.ModuleSpec | None = None
 
     def find_spec(self, fullname: str, path: object = None,
                   target: object = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != S3_MODULE:
+        if fullname != self.name:
             return None
         sys.meta_path.remove(self)  # find the real module once, without us
         spec = importlib.util.find_spec(fullname)
@@ -46,14 +56,26 @@ class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__spec__ = self._spec
         module.__file__ = self._spec.origin
         self._spec.loader.exec_module(module)
-        module.DEFAULT_S3_TMP_DIR = self.storage  # type: ignore[attr-defined]
+        self.after(module)
+
+
+def _s3_storage(storage: str) -> Callable[[ModuleType], None]:
+    def after(module: ModuleType) -> None:
+        module.DEFAULT_S3_TMP_DIR = storage  # type: ignore[attr-defined]
+    return after
 
 
 def main() -> None:
+    from tutor.cloud import sqs_trace
+
     storage = os.environ.get("TUTOR_S3_STORAGE_DIR", "").strip()
     if storage:
         os.makedirs(storage, exist_ok=True)
-        sys.meta_path.insert(0, _PatchOnImport(storage))
+        sys.meta_path.insert(0, _PatchOnImport(S3_MODULE, _s3_storage(storage)))
+    # The route is added even with the recorder off, so the engine can tell the two apart.
+    sys.meta_path.insert(0, _PatchOnImport(EDGE_MODULE, sqs_trace.add_route))
+    if sqs_trace.enabled():
+        sys.meta_path.insert(0, _PatchOnImport(SQS_MODULE, sqs_trace.patch_sqs))
     runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)
 
 

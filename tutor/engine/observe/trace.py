@@ -17,24 +17,25 @@ from dataclasses import dataclass
 
 from tutor.cloud import guard
 from tutor.cloud.endpoint import Endpoint
+from tutor.cloud.sqs_trace import (  # noqa: F401 - re-exported: the kinds are the API
+    DEDUPLICATED,
+    DELETED,
+    EXPIRED,
+    KINDS,
+    MOVED_TO_DLQ,
+    PURGED,
+    RECEIVED,
+    REDRIVEN,
+    SENT,
+    TRACE_PATH,
+    VISIBILITY_CHANGED,
+    VISIBILITY_EXPIRED,
+)
 from tutor.errors import LocalStackUnreachable
 
-TRACE_PATH = "/_tutor/sqs-trace"
 TIMEOUT_S = 3.0
 NOT_AVAILABLE = "message timeline needs the tutor's LocalStack (started by tutor)"
 
-# Event kinds, as the recorder names them.
-SENT = "sent"
-RECEIVED = "received"
-VISIBILITY_EXPIRED = "visibility_expired"
-VISIBILITY_CHANGED = "visibility_changed"
-DELETED = "deleted"
-MOVED_TO_DLQ = "moved_to_dlq"
-REDRIVEN = "redriven"
-EXPIRED = "expired"
-PURGED = "purged"
-KINDS = (SENT, RECEIVED, VISIBILITY_EXPIRED, VISIBILITY_CHANGED, DELETED, MOVED_TO_DLQ,
-         REDRIVEN, EXPIRED, PURGED)
 # Kinds after which the message no longer exists in that queue.
 ENDING = frozenset({DELETED, MOVED_TO_DLQ, REDRIVEN, EXPIRED, PURGED})
 
@@ -97,10 +98,14 @@ def fetch(endpoint: Endpoint | str, since: int = 0, *, account: str | None = Non
     try:
         data = json.loads(body)
         events = [_event(e) for e in data["events"]]
-        return TraceBatch(events, int(data["next"]), True, "", int(data.get("dropped", 0)))
+        next_seq, dropped = int(data["next"]), int(data.get("dropped", 0))
     except (ValueError, KeyError, TypeError):
         # Something answered 200 but not with our JSON (e.g. another service's catch-all).
         return TraceBatch([], since, False, NOT_AVAILABLE)
+    if data.get("enabled") is False:
+        return TraceBatch([], since, False, "the SQS recorder is off in this LocalStack "
+                          "(started with TUTOR_SQS_TRACE=0)")
+    return TraceBatch(events, next_seq, True, "", dropped)
 
 
 def rates(events: Iterable[TraceEvent], window_s: float,

@@ -1,0 +1,76 @@
+"""The recorder inside the real embedded LocalStack sees a message's whole life, once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .helpers import unique, wait_for
+from tutor.cloud.clients import client
+from tutor.cloud.endpoint import Endpoint
+
+pytestmark = pytest.mark.localstack
+
+
+def _queue(sqs: object, name: str, **attributes: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[attr-defined]
+    arn = sqs.get_queue_attributes(  # type: ignore[attr-defined]
+        QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _receive(sqs: object, url: str) -> list[dict[str, object]]:
+    got = sqs.receive_message(  # type: ignore[attr-defined]
+        QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["ApproximateReceiveCount"])
+    return list(got.get("Messages", []))
+
+
+def _kinds(events: list, message_id: str) -> list[tuple[str, int | None, str, str | None]]:
+    return [(e.kind, e.receive_count, e.queue, e.other_queue)
+            for e in events if e.message_id == message_id]
+
+
+def test_full_lifecycle_with_dlq_and_redrive(localstack: Endpoint) -> None:
+    sqs = client("sqs", localstack)
+    src_name, dlq_name = unique("obs-src"), unique("obs-dlq")
+    dlq_url, dlq_arn = _queue(sqs, dlq_name)
+    src_url, src_arn = _queue(sqs, src_name, VisibilityTimeout="1", RedrivePolicy=json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}))
+    queues = [src_name, dlq_name]
+
+    mid = sqs.send_message(QueueUrl=src_url, MessageBody="order-1")["MessageId"]
+    for attempt in (1, 2):  # the consumer "crashes": it never deletes, the timeout runs out
+        got = _receive(sqs, src_url)
+        assert [m["MessageId"] for m in got] == [mid]
+        wait_for(localstack, queues, lambda ev, n=attempt: sum(
+            e.kind == "visibility_expired" for e in ev) == n)
+    assert _receive(sqs, src_url) == []  # the third receive moves it to the DLQ instead
+    dlq_msgs = _receive(sqs, dlq_url)
+    # LocalStack keeps the message id across the DLQ move, as AWS does.
+    assert [m["MessageId"] for m in dlq_msgs] == [mid]
+    sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=dlq_msgs[0]["ReceiptHandle"],
+                                  VisibilityTimeout=0)
+    sqs.start_message_move_task(SourceArn=dlq_arn)
+    wait_for(localstack, queues, lambda ev: any(e.kind == "redriven" for e in ev))
+    back = _receive(sqs, src_url)
+    assert [m["MessageId"] for m in back] == [mid]
+    sqs.delete_message(QueueUrl=src_url, ReceiptHandle=back[0]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=src_url, ReceiptHandle=back[0]["ReceiptHandle"])  # again: no-op
+    events = wait_for(localstack, queues, lambda ev: any(e.kind == "deleted" for e in ev))
+
+    assert _kinds(events, mid) == [
+        ("sent", 0, src_name, None),
+        ("received", 1, src_name, None),
+        ("visibility_expired", 1, src_name, None),
+        ("received", 2, src_name, None),
+        ("visibility_expired", 2, src_name, None),
+        ("moved_to_dlq", 2, src_name, dlq_name),
+        ("received", 3, dlq_name, None),
+        ("visibility_changed", 3, dlq_name, None),
+        ("redriven", 4, dlq_name, src_name),
+        ("received", 5, src_name, None),
+        ("deleted", 5, src_name, None),
+    ]
+    assert all(e.account and e.region for e in events)
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
