@@ -1,0 +1,149 @@
+"""The real `tutor` command in tmux at 80x24: keys in, what a person would see out."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tutor.cloud.endpoint import Endpoint
+from tutor.locations import PROJECT_ROOT
+
+TUTOR = Path(sys.executable).parent / "tutor"  # the console script of this venv
+QUIZZES = Path(__file__).parents[1] / "ui" / "fixtures" / "quizzes"
+WIDTH, HEIGHT = 80, 24
+
+
+class Tmux:
+    """One private tmux server (its own socket), one 80x24 window running one command."""
+
+    def __init__(self, config: Path) -> None:
+        self.socket = f"tutor-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.config = config
+        self.last = ""
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, "-f", str(self.config), *args],
+                              capture_output=True, text=True, timeout=10)
+        if done.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, command: list[str]) -> None:
+        self.run("new-session", "-d", "-s", "e2e", "-x", str(WIDTH), "-y", str(HEIGHT),
+                 shlex.join(command))
+
+    def screen(self) -> str:
+        self.last = self.run("capture-pane", "-p", "-t", "e2e")
+        return self.last
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "e2e", *keys)
+
+    def pane(self, fmt: str) -> str:
+        return self.run("display-message", "-p", "-t", "e2e", fmt).strip()
+
+    def wait(self, what: str, seen: Callable[[str], bool], seconds: float = 30.0) -> str:
+        """Poll the screen until `seen(screen)`; fail with the last screen if it never is."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if seen(screen := self.screen()):
+                return screen
+            if "Pane is dead" in screen:  # no point waiting: say how it ended
+                raise AssertionError(f"the tutor exited before the screen showed {what}; "
+                                     f"last screen:\n{screen}")
+            time.sleep(0.1)
+        raise AssertionError(f"within {seconds:.0f} s the screen never showed {what}; "
+                             f"last screen:\n{self.last}")
+
+    def text(self, *needles: str, seconds: float = 30.0) -> str:
+        # Also on the screen with whitespace collapsed: a status line may wrap anywhere.
+        return self.wait(" and ".join(map(repr, needles)),
+                         lambda s: all(n in s or n in " ".join(s.split()) for n in needles),
+                         seconds)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"],
+                       capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed: the end-to-end test drives the real `tutor` in "
+                    "tmux — install it (Debian/Ubuntu: apt-get install tmux)")
+    config = tmp_path / "tmux.conf"
+    # No status line (the app gets all 24 rows); keep the pane after exit to read its code.
+    config.write_text("set -g status off\nset -g remain-on-exit on\n")
+    session = Tmux(config)
+    try:
+        yield session
+    finally:
+        session.kill()  # always: no tmux server or tutor outlives the test
+
+
+@pytest.mark.localstack
+@pytest.mark.slow
+def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_home: Path,
+                                           localstack: Endpoint) -> None:
+    from tutor.engine.progress import open_store
+
+    labs = tmp_path / "labs"  # only lab 09: what is on screen does not depend on the others
+    shutil.copytree(PROJECT_ROOT / "labs" / "09-fifo", labs / "09-fifo",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    workspace = tmp_path / "ws"
+    env = {"TUTOR_HOME": str(tutor_home), "TUTOR_WORKSPACE": str(workspace),
+           "TUTOR_LABS_DIR": str(labs), "TUTOR_QUIZZES_DIR": str(QUIZZES),
+           "TERM": "xterm-256color", "COLORTERM": "truecolor", "TMUX": ""}
+    tmux.start(["env", *(f"{k}={v}" for k, v in env.items()),
+                str(TUTOR), "--endpoint", localstack.url])
+    assert tmux.pane("#{pane_width}x#{pane_height}") == f"{WIDTH}x{HEIGHT}"
+
+    home = tmux.text("SQS Patterns Tutor", "Labs (1)", "FIFO queues", "not started",
+                     "UI fixture bank", "READY")
+    assert localstack.url in home  # the learner sees which LocalStack the tutor uses
+    assert "q Quit" in home and "? Help" in home  # the keys are in the footer
+
+    tmux.keys("Enter")  # the only lab is selected
+    tmux.text("Not started — press s", "Overview", "esc Back", "c Check")
+
+    tmux.keys("s")
+    tmux.text("Workspace:", "Create the FIFO queue", "not checked")
+    assert (workspace / "09-fifo" / "infra.py").is_file()
+
+    tmux.keys("c")  # the starter creates nothing yet: step 1 fails, the rest wait for it
+    lab = tmux.text("✗ 1. Create the FIFO queue", "failed", "blocked", "0/5 steps",
+                    seconds=90)
+    assert "Checked" in lab or "last" in lab
+    store = open_store()
+    try:
+        latest = store.latest_steps("09-fifo")
+    finally:
+        store.close()
+    assert latest["fifo-queue"].passed is False  # the check was recorded, not just drawn
+
+    tmux.keys("Escape")
+    tmux.text("Labs (1)", "0/5 steps · best 0%")  # home shows the new progress
+
+    tmux.keys("?")
+    help_screen = tmux.text("Help", "this help", "Key")
+    assert "Your lab files live in" in help_screen
+    tmux.keys("Escape")
+    tmux.wait("the help closed", lambda s: "this help" not in s and "Labs (1)" in s)
+
+    tmux.keys("q")
+    pressed = time.monotonic()
+    # tmux (remain-on-exit) writes how the command ended into the pane, once it has.
+    ended = tmux.text("Pane is dead (status", seconds=10)
+    quit_seconds = time.monotonic() - pressed
+    assert "Pane is dead (status 0," in ended, f"the tutor did not exit cleanly:\n{ended}"
+    assert "SQS Patterns Tutor" not in ended  # the app left the alternate screen
+    assert quit_seconds < 5, f"quitting took {quit_seconds:.1f} s"
