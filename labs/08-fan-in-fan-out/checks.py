@@ -77,7 +77,7 @@ def _json(text: str) -> dict[str, Any]:
 
 
 def _topic_arn(ctx: CheckContext) -> str:
-    return f"arn:aws:sns:{ctx.endpoint.region}:000000000000:{ctx.name('orders')}"
+    return f"arn:aws:sns:{ctx.endpoint.region}:{ctx.endpoint.account}:{ctx.name('orders')}"
 
 
 def _subscriptions(ctx: CheckContext) -> dict[str, dict[str, str]]:

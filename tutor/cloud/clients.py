@@ -1,8 +1,10 @@
 """The one factory for boto3 clients. Nothing else in the project builds one.
 
 Every client it makes:
-- uses the dummy credentials `test`/`test` and never runs the credential chain, so the
-  user's real keys, profiles, `credential_process` and SSO cache are never read;
+- uses dummy credentials and never runs the credential chain, so the user's real keys,
+  profiles, `credential_process` and SSO cache are never read; the access key id is the
+  endpoint's account (`test` for LocalStack's default one), which LocalStack takes as
+  the account the request acts in;
 - reads no AWS config or credentials file (both point at the null device);
 - talks only to the active endpoint, which the guard checks when the client is built and
   again before each request is sent.
@@ -15,17 +17,16 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from tutor.cloud import guard
-from tutor.cloud.endpoint import Endpoint, active
+from tutor.cloud.endpoint import DUMMY_KEY, Endpoint, active
 
 if TYPE_CHECKING:
     import botocore.session
 
-DUMMY_KEY = "test"
 DUMMY_SECRET = "test"
 
 _lock = threading.Lock()
 _session: botocore.session.Session | None = None
-_cache: dict[tuple[str, str, str, float], Any] = {}
+_cache: dict[tuple[str, str, str, str, float], Any] = {}
 
 
 def _isolated_session() -> botocore.session.Session:
@@ -51,12 +52,13 @@ def _isolated_session() -> botocore.session.Session:
 
 def client(service: str, endpoint: Endpoint | None = None, *, read_timeout: float = 30.0,
            max_attempts: int = 2) -> Any:
-    """A boto3-compatible client for `service` at the local endpoint (cached per endpoint)."""
+    """A boto3-compatible client for `service` at the local endpoint, acting in the
+    endpoint's account (cached per endpoint and account)."""
     import botocore.config
 
     ep = endpoint or active()
     guard.check(ep.url)
-    key = (service, ep.url, ep.region, read_timeout)
+    key = (service, ep.url, ep.region, ep.account, read_timeout)
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
@@ -74,7 +76,7 @@ def client(service: str, endpoint: Endpoint | None = None, *, read_timeout: floa
             service,
             region_name=ep.region,
             endpoint_url=ep.url,
-            aws_access_key_id=DUMMY_KEY,
+            aws_access_key_id=ep.access_key,
             aws_secret_access_key=DUMMY_SECRET,
             aws_session_token=None,
             config=config,

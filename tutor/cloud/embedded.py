@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor import locations
-from tutor.cloud.endpoint import Endpoint, region
+from tutor.cloud.classroom import (
+    LISTEN_ENV,
+    advertised_host,
+    bind_error,
+    gateway_listen,
+    validate_listen,
+)
+from tutor.cloud.endpoint import Endpoint, account, region
 from tutor.cloud.health import LAB_SERVICES, Health, probe
 from tutor.errors import TutorError
 
@@ -57,9 +64,11 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(_SCRUB_PREFIXES) and k not in _SCRUB_NAMES}
     data = data.resolve()
+    listen = os.environ.get(LISTEN_ENV, "").strip()
     env.update({
-        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-        "LOCALSTACK_HOST": f"127.0.0.1:{port}",
+        "GATEWAY_LISTEN": gateway_listen(listen, port),
+        # Queue URLs carry this host: in a classroom, the address learners reach.
+        "LOCALSTACK_HOST": f"{advertised_host(listen) if listen else '127.0.0.1'}:{port}",
         "SERVICES": ",".join(LAB_SERVICES),
         "LOCALSTACK_VOLUME_DIR": str(data / "volume"),
         "FILESYSTEM_ROOT": str(data / "fs"),
@@ -88,16 +97,16 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
-def port_is_free(port: int) -> bool:
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return False
         return True
@@ -133,7 +142,7 @@ class _Launch:
     log: Path
 
 
-def _launch(port: int, data: Path, *, detached: bool) -> _Launch:
+def _launch(port: int, data: Path, *, detached: bool, listen: str = "") -> _Launch:
     check_runtime()
     log = data / "localstack.log"
     data.mkdir(parents=True, exist_ok=True)
@@ -151,6 +160,10 @@ def _launch(port: int, data: Path, *, detached: bool) -> _Launch:
         # LocalStack does not get a SIGINT of its own mid-boot.
         start_new_session=True,
         cwd=data,
+        # Only `service_up(listen=...)` opens LocalStack beyond loopback, never a stray
+        # variable of the user's shell.
+        env={**{k: v for k, v in os.environ.items() if k != LISTEN_ENV},
+             **({LISTEN_ENV: listen} if listen else {})},
     )
     return _Launch(proc, port, log)
 
@@ -198,7 +211,7 @@ class EmbeddedLocalStack:
 
     @property
     def endpoint(self) -> Endpoint:
-        return Endpoint(self.url, "embedded (started by tutor)", region())
+        return Endpoint(self.url, "embedded (started by tutor)", region(), account())
 
     @property
     def pid(self) -> int | None:
@@ -280,27 +293,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def service_up(port: int | None = None, progress: Progress | None = None) -> Endpoint:
+def service_up(port: int | None = None, progress: Progress | None = None, *,
+               listen: str | None = None, classroom: bool = False) -> Endpoint:
+    """Start the shared background LocalStack (or return the running one).
+
+    `listen="HOST[:PORT]"` also serves it on that address; a non-loopback one only with
+    `classroom=True` (the explicit opt-in of `tutor localstack up --classroom`).
+    """
+    host, port = validate_listen(listen, classroom, port)
     state = service_state()
     if state and _pid_alive(int(str(state.get("pid", 0)))) and probe(str(state["url"])).ready:
-        return Endpoint(str(state["url"]), "tutor localstack up", region())
+        if host and state.get("listen") != host:
+            raise TutorError(
+                f"a LocalStack already runs at {state['url']}, not listening on {host}",
+                "Already running", "stop it with `tutor localstack down`, then start it "
+                "again with --listen")
+        return Endpoint(str(state["url"]), "tutor localstack up", region(), account())
     if port is None:
-        port = 4566 if port_is_free(4566) else free_port()
-    elif not port_is_free(port):
-        raise TutorError(f"Port {port} on 127.0.0.1 is already taken", "Port taken",
-                         "stop what uses it, or run `tutor localstack up` without --port")
+        port = 4566 if port_is_free(4566) and (not host or bind_error(host, 4566) is None) \
+            else free_port()
+    if not port_is_free(port) or (host and host not in {"0.0.0.0", "::"}
+                                  and bind_error(host, port) is not None):
+        raise TutorError(f"Port {port} is already taken", "Port taken",
+                         "stop what uses it, or run `tutor localstack up` without a port")
     data = locations.localstack_dir() / "service"
-    launch = _launch(port, data, detached=True)
+    launch = _launch(port, data, detached=True, listen=host)
     url = f"http://127.0.0.1:{port}"
     state = {"pid": launch.proc.pid, "port": port, "url": url, "log": str(launch.log),
              "started_at": time.time(), "version": LOCALSTACK_VERSION}
+    if host:
+        state.update({"listen": host,
+                      "classroom_url": f"http://{advertised_host(host)}:{port}"})
     locations.service_state_file().write_text(json.dumps(state, indent=2))
     try:
         wait_healthy(url, launch.proc, launch.log, progress)
     except BaseException:
         service_down()
         raise
-    return Endpoint(url, "tutor localstack up", region())
+    return Endpoint(url, "tutor localstack up", region(), account())
 
 
 def service_down(timeout: float = 20.0) -> bool:

@@ -7,6 +7,11 @@ Order (first match wins):
 3. the shared background LocalStack started by `tutor localstack up`;
 4. a LocalStack already answering on 127.0.0.1:4566;
 5. otherwise none: the caller starts an embedded one (`tutor.cloud.embedded`).
+
+The account (LocalStack keeps each account's resources apart) is the learner's
+(`tutor.engine.learner.current()`): LocalStack's default account unless a learner id is
+set. Requests sign with the account as access key id, which LocalStack reads as the
+account; the default account keeps the classic key `test`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ from tutor.cloud.health import probe
 
 DEFAULT_URL = "http://127.0.0.1:4566"
 DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+DUMMY_KEY = "test"  # LocalStack maps it to the default account
+
+
+def access_key_for(account: str) -> str:
+    """The access key id that makes LocalStack act in `account`."""
+    return DUMMY_KEY if account == DEFAULT_ACCOUNT else account
 
 
 @dataclass(frozen=True)
@@ -28,16 +40,23 @@ class Endpoint:
     url: str
     source: str  # how it was chosen, shown by `tutor doctor`
     region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT  # the learner's LocalStack account
+
+    @property
+    def access_key(self) -> str:
+        return access_key_for(self.account)
 
     def env(self) -> dict[str, str]:
-        """Environment for a subprocess (learner code, aws CLI) to reach this LocalStack."""
+        """Environment for a subprocess (learner code, aws CLI) to reach this LocalStack,
+        acting in the learner's account."""
         return {
             "AWS_ENDPOINT_URL": self.url,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": "test",
             "LOCALSTACK_HOST": self.url.split("://", 1)[-1].rstrip("/"),
+            "TUTOR_ACCOUNT": self.account,
         }
 
 
@@ -45,17 +64,24 @@ def region() -> str:
     return os.environ.get("TUTOR_REGION", "").strip() or DEFAULT_REGION
 
 
+def account() -> str:
+    """The learner's account (LocalStack's default one when no learner id is set)."""
+    from tutor.engine.learner import current
+
+    return current().account
+
+
 def from_environment(environ: dict[str, str] | os._Environ[str] | None = None) -> Endpoint | None:
     env = os.environ if environ is None else environ
     url = env.get("AWS_ENDPOINT_URL", "").strip()
     if url:
-        return Endpoint(url.rstrip("/"), "AWS_ENDPOINT_URL", region())
+        return Endpoint(url.rstrip("/"), "AWS_ENDPOINT_URL", region(), account())
     host = env.get("LOCALSTACK_HOST", "").strip()
     if host:
         scheme = "https" if env.get("USE_SSL", "").lower() in {"1", "true"} else "http"
         if ":" not in host:
             host = f"{host}:4566"
-        return Endpoint(f"{scheme}://{host}", "LOCALSTACK_HOST", region())
+        return Endpoint(f"{scheme}://{host}", "LOCALSTACK_HOST", region(), account())
     return None
 
 
@@ -75,13 +101,14 @@ def from_service_state() -> Endpoint | None:
 
     url = _recorded_url(locations.service_state_file())
     if url and probe(url, timeout=0.5).reachable:
-        return Endpoint(url, "tutor localstack up", region())
+        return Endpoint(url, "tutor localstack up", region(), account())
     sessions = sorted(locations.sessions_dir().glob("*.json"),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for path in sessions:
         url = _recorded_url(path)
         if url and probe(url, timeout=0.5).reachable:
-            return Endpoint(url, f"embedded in tutor session {path.stem}", region())
+            return Endpoint(url, f"embedded in tutor session {path.stem}", region(),
+                            account())
     return None
 
 
@@ -89,11 +116,12 @@ def resolve(explicit: str | None = None, *, probe_default: bool = True) -> Endpo
     """Find an endpoint without starting anything; `None` means start an embedded one."""
     endpoint: Endpoint | None
     if explicit:
-        endpoint = Endpoint(explicit.rstrip("/"), "--endpoint", region())
+        endpoint = Endpoint(explicit.rstrip("/"), "--endpoint", region(), account())
     else:
         endpoint = from_environment() or from_service_state()
         if endpoint is None and probe_default and probe(DEFAULT_URL, timeout=0.5).reachable:
-            endpoint = Endpoint(DEFAULT_URL, "already running on 127.0.0.1:4566", region())
+            endpoint = Endpoint(DEFAULT_URL, "already running on 127.0.0.1:4566", region(),
+                                account())
     if endpoint is not None:
         guard.check(endpoint.url)
     return endpoint
@@ -113,4 +141,4 @@ def active() -> Endpoint:
     if _active is not None:
         return _active
     return from_environment() or from_service_state() or Endpoint(DEFAULT_URL, "default",
-                                                                   region())
+                                                                   region(), account())

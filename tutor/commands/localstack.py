@@ -16,6 +16,11 @@ def register(sub: Any) -> None:
     ls_sub = ls.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = ls_sub.add_parser("up", help="start it (port 4566 when free)")
     up.add_argument("--port", type=int, help="port on 127.0.0.1 (default 4566, else free)")
+    up.add_argument("--listen", metavar="HOST[:PORT]",
+                    help="also serve it on this address of this machine (a classroom)")
+    up.add_argument("--classroom", action="store_true",
+                    help="opt in to --listen on a non-loopback address: anyone on that "
+                    "network can reach it; learners stay apart by learner id")
     up.set_defaults(handler=_up)
     down = ls_sub.add_parser("down", help="stop it")
     down.set_defaults(handler=_down)
@@ -30,12 +35,31 @@ def register(sub: Any) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from tutor.cloud.embedded import service_up
+    from tutor.cloud.embedded import service_state, service_up
 
-    endpoint = service_up(args.port, progress=lambda line: print(line, file=sys.stderr))
+    endpoint = service_up(args.port, progress=lambda line: print(line, file=sys.stderr),
+                          listen=args.listen, classroom=args.classroom)
     print(f"LocalStack is up at {endpoint.url}")
     print('Point your shell at it with: eval "$(tutor env)"')
+    state = service_state() or {}
+    if state.get("classroom_url"):
+        print(_classroom_lines(str(state["classroom_url"])))
     return 0
+
+
+def _classroom_lines(url: str) -> str:
+    """What the teacher hands out: one command per learner, and the session exports."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or url
+    return (f"Classroom: learners reach it at {url}. Each learner runs once:\n"
+            f"  tutor --endpoint {url} --allow-host {host} learner set <your-id>\n"
+            f"and, in each terminal, before `tutor` or their own code:\n"
+            f"  export AWS_ENDPOINT_URL={url} TUTOR_ALLOW_HOSTS={host}; "
+            f'eval "$(tutor env)"\n'
+            f"Every learner id is its own LocalStack account: nobody sees another's "
+            f"queues.\nAnyone on this network can reach it: stop it with "
+            f"`tutor localstack down` after class.")
 
 
 def _down(args: argparse.Namespace) -> int:
@@ -58,13 +82,16 @@ def _status(args: argparse.Namespace) -> int:
         health = probe(str(state["url"]))
         report = {"running": health.reachable, "url": state["url"], "pid": state["pid"],
                   "log": state["log"], "version": health.version,
-                  "missing_services": health.missing() if health.reachable else []}
+                  "missing_services": health.missing() if health.reachable else [],
+                  "listen": state.get("listen"), "classroom_url": state.get("classroom_url")}
     if args.json:
         print(json.dumps(report, indent=2))
     elif report["running"]:
         missing = report["missing_services"]
         print(f"running at {report['url']} (pid {report['pid']}, LocalStack "
               f"{report['version']})" + (f"; not ready: {', '.join(missing)}" if missing else ""))
+        if report["classroom_url"]:
+            print(_classroom_lines(str(report["classroom_url"])))
     else:
         print("not running — start it with `tutor localstack up`")
     return 0 if report["running"] else 1

@@ -9,8 +9,7 @@ from pathlib import Path
 
 # From the host only what any program needs to run; never credentials, tokens, profiles.
 _HOST_BASICS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "SYSTEMROOT")
-# LocalStack's own variables the runtime needs but must not be overridden by the learner.
-_DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+DEFAULT_ACCOUNT = "000000000000"
 SUPPORTED_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
 
 
@@ -18,6 +17,20 @@ def runtime_argv() -> list[str]:
     """The runtime runs on LocalStack's own interpreter (the tutor's venv): no other Python
     can be downloaded here, so every pythonX.Y function runs on this one."""
     return [sys.executable, "-u", "-m", "tutor.cloud.lambda_executor.runtime"]
+
+
+def credentials(localstack_vars: Mapping[str, object]) -> dict[str, str]:
+    """Keys that make the handler's own AWS calls act in the function's account.
+
+    LocalStack would hand out the role's assumed-role keys; we use the function's account
+    as access key id (LocalStack reads a 12-digit key as the account), so a function of
+    learner A reaches A's queues whatever role ARN it was given. The default account keeps
+    the classic `test` key.
+    """
+    account = str(localstack_vars.get("LOCALSTACK_FUNCTION_ACCOUNT_ID") or DEFAULT_ACCOUNT)
+    if len(account) != 12 or not account.isdigit() or account == DEFAULT_ACCOUNT:
+        account = "test"
+    return {"AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "test"}
 
 
 def build(localstack_vars: Mapping[str, object], *, code_dir: Path, workdir: Path,
@@ -35,7 +48,7 @@ def build(localstack_vars: Mapping[str, object], *, code_dir: Path, workdir: Pat
     env.setdefault("LANG", "C.UTF-8")
     env.update({key: str(value) for key, value in localstack_vars.items() if value is not None})
     tmp = workdir / "tmp"
-    env.update(_DUMMY_CREDENTIALS)
+    env.update(credentials(localstack_vars))
     env.pop("AWS_SESSION_TOKEN", None)
     env.pop("LOCALSTACK_CHMOD_PATHS", None)
     env.update({

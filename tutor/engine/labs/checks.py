@@ -124,7 +124,7 @@ class CheckContext:
 
     lab_id: str
     prefix: str  # e.g. "lab04-": every resource of the lab starts with it
-    endpoint: Endpoint
+    endpoint: Endpoint  # its `account` is the learner's: every client acts in it
     workspace: Path  # the learner's copy of starter/
     clock: LabClock
     runner: ScenarioRunner  # runs learner programs, drives load, measures
@@ -167,7 +167,7 @@ class CheckContext:
         return dict(attrs.get("Attributes", {}))
 
     def queue_arn(self, suffix: str) -> str:
-        return f"arn:aws:sqs:{self.endpoint.region}:000000000000:{self.name(suffix)}"
+        return f"arn:aws:sqs:{self.endpoint.region}:{self.endpoint.account}:{self.name(suffix)}"
 
     def require_queue_url(self, suffix: str,
                           fix: str = "run `python infra.py` in your workspace") -> str:
