@@ -1,0 +1,70 @@
+"""`tutor serve` in a real headless Chromium: the page loads the tutor, a key press changes it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from .cdp import CHROMIUM, INSTALL, chromium, received_text
+from .server import served
+
+pytestmark = [pytest.mark.slow, pytest.mark.localstack]
+
+HOME_TEXT = "Decoupling application tiers"  # lab 01's title, listed on the home screen
+HELP_TEXT = "Everywhere"  # a heading of the help screen that `?` opens
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"Debian Chromium is not installed at {CHROMIUM}; install it with: {INSTALL}"
+    if os.environ.get("CI"):
+        pytest.fail(reason)  # CI must run the browser test, never skip it quietly
+    pytest.skip(reason)
+
+
+async def test_browser_shows_home_and_a_key_opens_help(localstack, tmp_path: Path) -> None:
+    require_chromium()
+    with served(tmp_path, localstack.url) as server:
+        async with chromium(tmp_path / "profile", tmp_path / "chromium.log") as page:
+            await page.send("Page.enable")
+            await page.send("Network.enable")  # WebSocket frames, as the page gets them
+            loaded = time.monotonic()
+            await page.send("Page.navigate", url=server.url)
+
+            await page.wait_for("the home screen in the browser",
+                                lambda: HOME_TEXT in received_text(page), 60)
+            # textual.js reveals the terminal (and hides its intro) on the first bytes.
+            await page.wait_for("the terminal to be shown", lambda: page.evaluate(
+                "document.body.classList.contains('-first-byte')"), 10)
+            first_screen = time.monotonic() - loaded
+            assert len(server.tabs()) == 1, "one browser tab runs one tutor process"
+            await page.evaluate("new Promise(r => setTimeout(r, 700))")  # fade-in, paint
+            home = await page.screenshot(tmp_path / "home.png")
+            assert HELP_TEXT not in received_text(page)
+
+            await page.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+            await page.press("?", "Slash", "?", 191, modifiers=8)  # shift+/ on a US layout
+            await page.wait_for("the key to reach the server", lambda: any(
+                '"stdin"' in frame and "?" in frame for frame in page.frames("Sent")), 10)
+            await page.wait_for("the help screen after `?`",
+                                lambda: HELP_TEXT in received_text(page), 30)
+            await page.evaluate("new Promise(r => setTimeout(r, 700))")
+            helped = await page.screenshot(tmp_path / "help.png")
+            assert helped.read_bytes() != home.read_bytes(), "the screen did not change"
+
+            print(f"\nserve started in {server.started_in:.2f} s; first screen in the browser "
+                  f"{first_screen:.2f} s after navigation")
+            print(f"screenshot (home): {home}\nscreenshot (after `?`): {helped}")
+
+            # Ctrl-C while the tab is still open: the server and the tab's tutor both stop.
+            tabs = server.tabs()
+            assert await asyncio.to_thread(server.interrupt) == 0, server.output()
+        assert "Traceback" not in server.output(), server.output()
+        assert "tutor serve stopped" in server.output()
+        for tab in tabs:  # Ctrl-C on the server also ends the tutor of every tab
+            assert not tab.is_running() or tab.status() == "zombie", tab

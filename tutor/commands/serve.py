@@ -1,0 +1,319 @@
+"""`tutor serve`: the same terminal app in a browser, one tutor process per browser tab."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+DEFAULT_PORT = 8000
+DEFAULT_MAX_SESSIONS = 40  # each tab is a ~60 MiB tutor process; a room, not the internet
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve", help="serve the tutor to a browser (textual-serve)",
+        description="Serve the terminal app over HTTP: every browser tab that opens the "
+        "page gets its own tutor process, running as you, on one shared LocalStack. "
+        "Loopback only unless you pass --public.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; others need --public)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port to listen on (default {DEFAULT_PORT})")
+    p.add_argument("--public", action="store_true",
+                   help="allow a non-loopback --host: anyone who reaches it gets a tutor "
+                   "running as this user")
+    p.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
+                   help=f"browser tabs served at once (default {DEFAULT_MAX_SESSIONS})")
+    # Also accepted after `serve` (the top-level ones still work); SUPPRESS keeps a
+    # missing option from overwriting the value given before `serve`.
+    p.add_argument("--endpoint", metavar="URL", default=argparse.SUPPRESS,
+                   help="LocalStack every browser session uses")
+    p.add_argument("--allow-host", metavar="HOST", action="append", dest="serve_allow_host",
+                   default=[], help="also allow this non-loopback emulator host")
+    p.set_defaults(handler=_serve)
+
+
+
+
+def is_loopback(host: str) -> bool:
+    """Only literal loopback addresses and `localhost` count: a name could resolve anywhere."""
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host: str, public: bool) -> str | None:
+    """Refuse a non-loopback address without --public; with it, the warning to print."""
+    from tutor.errors import TutorError
+
+    if is_loopback(host):
+        return None
+    if not public:
+        raise TutorError(
+            f"Refusing to serve on {host}: it is not a loopback address, and every browser "
+            "that reaches it gets a tutor running as this user",
+            "Not loopback", "add --public to open it to that network, or use --host 127.0.0.1")
+    import getpass
+
+    return (f"warning: serving on {host} — anyone who can reach this port gets a terminal "
+            f"app running as user {getpass.getuser()!r} (it runs lab code and reads/writes "
+            "your tutor files); only do this on a classroom network you trust")
+
+
+def bind(host: str, port: int) -> Any:
+    """The listening socket, bound now so a taken port is one clear line, not a traceback."""
+    import errno
+    import socket
+
+    from tutor.errors import TutorError
+
+    if not 1 <= port <= 65535:
+        raise TutorError(f"Port {port} is not a TCP port", "Bad port", "use 1-65535, e.g. 8000")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise TutorError(f"Cannot listen on {host}: {exc.strerror}", "Bad host",
+                         "use an address of this machine, e.g. --host 127.0.0.1") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not past a live listener
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise TutorError(f"Port {port} on {host} is already in use", "Port taken",
+                             "stop what uses it, or pick another with --port") from None
+        raise TutorError(f"Cannot listen on {host}:{port}: {exc.strerror}", "Cannot listen",
+                         "pick another --host/--port") from None
+    sock.setblocking(False)
+    return sock
+
+
+def session_argv(endpoint_url: str, allow_hosts: list[str]) -> list[str]:
+    """What each browser tab runs: this tutor, on the server's LocalStack."""
+    import sys
+
+    argv = [sys.executable, "-m", "tutor", "--endpoint", endpoint_url]
+    for host in allow_hosts:
+        argv += ["--allow-host", host]
+    return argv
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import sys
+
+    from tutor.cloud import endpoint as ep
+    from tutor.cloud import guard
+    from tutor.cloud.health import probe
+
+    warning = check_host(args.host, args.public)
+    if args.max_sessions < 1:
+        from tutor.errors import TutorError
+
+        raise TutorError("--max-sessions must be at least 1", "Bad option", "e.g. 40")
+    sock = bind(args.host, args.port)
+    try:
+        allow = [*args.allow_host, *args.serve_allow_host]
+        for host in args.serve_allow_host:
+            guard.allow_host(host)
+        # One LocalStack for the whole room: the shared background service (started here
+        # when none runs), never one embedded LocalStack per browser tab (130+ MiB and a
+        # few seconds of boot each, and learners could not meet on one emulator).
+        found = ep.resolve(getattr(args, "endpoint", None))
+        started = found is None
+        if found is None:
+            from tutor.cloud.embedded import service_up
+
+            found = service_up(progress=lambda line: print(line, file=sys.stderr))
+        elif not probe(found.url).reachable:
+            print(f"warning: nothing answers at {found.url} yet — the tutor in each tab will "
+                  "say so until it does", file=sys.stderr)
+        server = _make_server(session_argv(found.url, allow), sock=sock, host=args.host,
+                              port=args.port, public=args.public,
+                              max_sessions=args.max_sessions, endpoint_url=found.url,
+                              warning=warning)
+        try:
+            server.run()
+        finally:
+            if started:
+                from tutor.cloud.embedded import service_down
+
+                service_down()
+                print("Stopped the background LocalStack this server started", file=sys.stderr)
+    finally:
+        sock.close()
+    print("tutor serve stopped", file=sys.stderr)
+    return 0
+
+
+def _death_signal() -> Any:
+    """A preexec_fn that sets PR_SET_PDEATHSIG (Linux). Tabs are forked from the event
+    loop's thread, which lives as long as the server, so the signal means the server died."""
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork, not in the child
+    server = os.getpid()
+
+    def set_death_signal() -> None:
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != server:  # the server died before prctl took effect
+            os._exit(1)
+
+    return set_death_signal
+
+
+def _make_server(argv: list[str], **options: Any) -> Any:
+    """Build the server; textual-serve and aiohttp load only here (0.4 s of imports)."""
+    import asyncio
+    import contextlib
+    import logging
+    import os
+    import signal
+    import sys
+
+    import aiohttp_jinja2
+    from aiohttp import web
+    from aiohttp.web_runner import GracefulExit
+    from textual_serve.app_service import AppService
+    from textual_serve.server import Server, to_int
+
+    log = logging.getLogger("tutor.serve")
+
+    die_with_server = _death_signal()
+
+    class TabProcess(AppService):
+        """One tab's tutor: exec'd without a shell, in its own session (so the server's
+        Ctrl-C is not also delivered to every tab), stopped within a bound, and killed by
+        the kernel if the server itself is killed (its stdin EOF alone does not end it)."""
+
+        async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
+            self._process = process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=self._build_environment(width, height),
+                start_new_session=True, preexec_fn=die_with_server)
+            assert process.stdin is not None
+            self._stdin = process.stdin
+            return process
+
+        async def stop_within(self, seconds: float) -> None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self.stop(), seconds)
+            process = self._process
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(process.wait(), 5)
+
+    class TutorServer(Server):
+        def __init__(self) -> None:
+            super().__init__(" ".join(argv), host=options["host"], port=options["port"],
+                             title="SQS tutor")
+            self.public = bool(options["public"])
+            self.max_sessions = int(options["max_sessions"])
+            self.sockets: set[web.WebSocketResponse] = set()
+
+        def initialize_logging(self) -> None:
+            logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                                format="tutor serve: %(message)s")
+
+        async def on_startup(self, app: web.Application) -> None:
+            if options["warning"]:
+                print(options["warning"], file=sys.stderr)
+            print(f"Serving the tutor at {self.public_url}/ — each browser tab runs its own "
+                  f"tutor on the LocalStack at {options['endpoint_url']}", flush=True)
+            print("Press Ctrl-C to stop", flush=True)
+
+        async def on_shutdown(self, app: web.Application) -> None:
+            # Closing the sockets ends each tab's message loop, which stops its tutor.
+            for websocket in list(self.sockets):
+                with contextlib.suppress(Exception):
+                    await websocket.close()
+
+        def check_request(self, request: web.Request, *, websocket: bool) -> None:
+            """Refuse DNS rebinding (Host) and other sites' pages (Origin): a WebSocket is
+            not bound by the same-origin policy, so any page the learner visits could
+            otherwise open a tutor on this port and type into it."""
+            if not self.public and not is_loopback(request.url.host or ""):
+                raise web.HTTPForbidden(text="tutor serve: answers loopback names only")
+            origin = request.headers.get("Origin")
+            seen = origin.split("://", 1)[-1].lower() if origin is not None else None
+            cross = seen is not None and seen != request.host.lower()
+            if websocket and cross:
+                raise web.HTTPForbidden(text="tutor serve: cross-origin connection refused")
+
+        @aiohttp_jinja2.template("app_index.html")
+        async def handle_index(self, request: web.Request) -> dict[str, Any]:
+            self.check_request(request, websocket=False)
+            # URLs follow the address the browser used (works for 0.0.0.0 and any name).
+            base = f"http://{request.host}"
+            return {
+                "font_size": max(8, min(40, to_int(request.query.get("fontsize", "16"), 16))),
+                "app_websocket_url": f"ws://{request.host}/ws",
+                "config": {"static": {"url": f"{base}/static/"}},
+                "application": {"name": "SQS tutor"},
+            }
+
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            self.check_request(request, websocket=True)
+            if len(self.sockets) >= self.max_sessions:
+                raise web.HTTPServiceUnavailable(
+                    text=f"tutor serve: {self.max_sessions} tabs are open already")
+            websocket = web.WebSocketResponse(heartbeat=15)
+            width = max(20, min(500, to_int(request.query.get("width", "80"), 80)))
+            height = max(8, min(300, to_int(request.query.get("height", "24"), 24)))
+            tab: TabProcess | None = None
+            self.sockets.add(websocket)
+            try:
+                await websocket.prepare(request)
+                tab = TabProcess(self.command, write_bytes=websocket.send_bytes,
+                                 write_str=websocket.send_str, close=websocket.close,
+                                 download_manager=self.download_manager)
+                await tab.start(width, height)
+                await self._process_messages(websocket, tab)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await websocket.close()
+            except Exception as error:  # a bad message from a browser ends only its tab
+                log.warning("a browser session ended: %s: %s", type(error).__name__, error)
+            finally:
+                self.sockets.discard(websocket)
+                if tab is not None:
+                    await tab.stop_within(10)
+            return websocket
+
+        def run(self) -> None:
+            self.initialize_logging()
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+
+            def request_exit() -> None:
+                raise GracefulExit()
+
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, request_exit)
+            try:
+                web.run_app(self._make_app(), sock=options["sock"], handle_signals=False,
+                            loop=loop, print=None, shutdown_timeout=10, access_log=None)
+            finally:
+                if not loop.is_closed():
+                    loop.close()
+
+    server = TutorServer()
+    host = options["host"]
+    shown = f"[{host}]" if ":" in host else host
+    server.public_url = f"http://{shown}:{options['port']}"
+    return server
