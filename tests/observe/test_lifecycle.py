@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from .helpers import unique, wait_for
 from tutor.cloud.clients import client
 from tutor.cloud.endpoint import Endpoint
+
+from .helpers import unique, wait_for
 
 pytestmark = pytest.mark.localstack
 
@@ -35,7 +36,7 @@ def test_full_lifecycle_with_dlq_and_redrive(localstack: Endpoint) -> None:
     sqs = client("sqs", localstack)
     src_name, dlq_name = unique("obs-src"), unique("obs-dlq")
     dlq_url, dlq_arn = _queue(sqs, dlq_name)
-    src_url, src_arn = _queue(sqs, src_name, VisibilityTimeout="1", RedrivePolicy=json.dumps(
+    src_url, _ = _queue(sqs, src_name, VisibilityTimeout="1", RedrivePolicy=json.dumps(
         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}))
     queues = [src_name, dlq_name]
 
@@ -74,3 +75,42 @@ def test_full_lifecycle_with_dlq_and_redrive(localstack: Endpoint) -> None:
     ]
     assert all(e.account and e.region for e in events)
     assert [e.seq for e in events] == sorted(e.seq for e in events)
+
+
+def test_fifo_duplicates_visibility_and_order(localstack: Endpoint) -> None:
+    sqs = client("sqs", localstack)
+    name = unique("obs-fifo") + ".fifo"
+    url, _ = _queue(sqs, name, FifoQueue="true", ContentBasedDeduplication="true")
+    first = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g")["MessageId"]
+    second = sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g")["MessageId"]
+    again = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g")["MessageId"]
+    assert again == first  # deduplicated within 5 minutes: the original's id comes back
+
+    got = _receive(sqs, url)
+    assert [m["MessageId"] for m in got] == [first]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"],
+                                  VisibilityTimeout=0)
+    got = _receive(sqs, url)  # the same message again: the group stays in order
+    assert [m["MessageId"] for m in got] == [first]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    got = _receive(sqs, url)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    events = wait_for(localstack, [name], lambda ev: sum(e.kind == "deleted" for e in ev) == 2)
+
+    assert [(e.kind, e.message_id, e.receive_count) for e in events] == [
+        ("sent", first, 0), ("sent", second, 0), ("deduplicated", first, 0),
+        ("received", first, 1), ("visibility_changed", first, 1), ("received", first, 2),
+        ("deleted", first, 2), ("received", second, 1), ("deleted", second, 1),
+    ]
+
+
+def test_purge_ends_every_message_still_there(localstack: Endpoint) -> None:
+    sqs = client("sqs", localstack)
+    name = unique("obs-purge")
+    url, _ = _queue(sqs, name)
+    ids = {sqs.send_message(QueueUrl=url, MessageBody=str(i))["MessageId"] for i in range(3)}
+    _receive(sqs, url)  # one of them in flight: purged too
+    sqs.purge_queue(QueueUrl=url)
+    events = wait_for(localstack, [name], lambda ev: sum(e.kind == "purged" for e in ev) == 3)
+    assert {e.message_id for e in events if e.kind == "purged"} == ids
+    assert [e.kind for e in events].count("purged") == 3
