@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from string import Template
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FORMAT_VERSIONS = (1,)
 
@@ -75,6 +76,100 @@ class SolutionAction(_Strict):
     timeout: float = Field(default=60.0, gt=0, le=300)
 
 
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The placeholders a message template may use ($i, $run, $now), checked at load time.
+TEMPLATE_FIELDS = {"i": 0, "run": "r0", "now": 0.0}
+
+
+def _template(value: str) -> str:
+    try:
+        Template(value).substitute(TEMPLATE_FIELDS)
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"bad placeholder {exc}; a template may use $i (the message "
+                         "number), $run (a run id) and $now (Unix time)") from exc
+    return value
+
+
+class Gauge(_Strict):
+    """A lab-defined figure on the live dashboard, read from the workspace (read-only).
+
+    `sqlite_rows`: the rows of `table` in the SQLite file `path` (per second with `rate`).
+    `processes`: how many copies of the workspace script `script` are running.
+    """
+
+    label: str = Field(min_length=1, max_length=24)
+    kind: Literal["sqlite_rows", "processes"]
+    path: str = ""
+    table: str = ""
+    rate: bool = False
+    script: str = ""
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> Gauge:
+        if self.kind == "sqlite_rows":
+            if not self.path or not _TABLE.match(self.table):
+                raise ValueError("a `sqlite_rows` gauge needs `path` (the SQLite file in the "
+                                 "workspace) and `table` (a plain table name)")
+        elif not self.script:
+            raise ValueError("a `processes` gauge needs `script` (a workspace program, "
+                             "like worker.py)")
+        for name in (self.path, self.script):
+            if name.startswith("/") or ".." in name.split("/"):
+                raise ValueError(f"`{name}` must be a path inside the workspace")
+        return self
+
+
+class Dashboard(_Strict):
+    """The live queue dashboard's extras: the lab's own gauges."""
+
+    gauges: list[Gauge] = Field(default_factory=list, max_length=4)
+
+
+class ChaosAction(_Strict):
+    """Something the learner can do to the running system from the lab screen.
+
+    `poison`: send `body` (a template) to the queue `queue`, a message the lab's consumer
+    cannot process. `burst`: `count` messages (template `body`) with the burst generator.
+    `stop_consumer`: signal one running copy of the workspace program `script`.
+    """
+
+    id: str
+    kind: Literal["poison", "burst", "stop_consumer"]
+    label: str = Field(min_length=1, max_length=40)
+    queue: str = ""  # the queue's suffix after the lab prefix, e.g. `orders`
+    body: str = ""
+    group: str = ""  # FIFO queues: the MessageGroupId (a fresh deduplication id is used)
+    count: int = Field(default=100, ge=1, le=3000)
+    script: str = ""
+    signal: Literal["term", "kill"] = "term"
+    note: str = ""  # what to watch for afterwards, shown with the result
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be lowercase letters, digits and dashes, like `poison`")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        return _template(value)
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> ChaosAction:
+        if self.kind in ("poison", "burst") and not self.queue:
+            raise ValueError(f"a `{self.kind}` action needs `queue` (the suffix after the "
+                             "lab prefix, like `orders`)")
+        if self.kind == "poison" and not self.body:
+            raise ValueError("a `poison` action needs `body`: the message the consumer "
+                             "cannot process")
+        if self.kind == "stop_consumer" and not self.script:
+            raise ValueError("a `stop_consumer` action needs `script` (the consumer "
+                             "program, like worker.py)")
+        return self
+
+
 class Step(_Strict):
     id: str
     title: str
@@ -130,6 +225,8 @@ class LabSpec(_Strict):
     programs: dict[str, str] = Field(default_factory=dict)  # role -> workspace file
     clock: dict[str, ClockEntry] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
+    dashboard: Dashboard = Field(default_factory=Dashboard)  # optional: the lab's gauges
+    chaos: list[ChaosAction] = Field(default_factory=list, max_length=6)
 
     @field_validator("format")
     @classmethod
@@ -156,6 +253,26 @@ class LabSpec(_Strict):
                 raise ValueError(f"step id `{step.id}` is used twice; step ids must be unique")
             seen.add(step.id)
         return steps
+
+    @field_validator("chaos")
+    @classmethod
+    def _unique_chaos(cls, chaos: list[ChaosAction]) -> list[ChaosAction]:
+        ids = [action.id for action in chaos]
+        twice = {i for i in ids if ids.count(i) > 1}
+        if twice:
+            raise ValueError(f"chaos id `{sorted(twice)[0]}` is used twice; ids must be unique")
+        return chaos
+
+    @model_validator(mode="after")
+    def _scripts_are_programs(self) -> LabSpec:
+        # A consumer the dashboard counts or stops must be one the lab tells the learner of.
+        scripts = [g.script for g in self.dashboard.gauges if g.script]
+        scripts += [a.script for a in self.chaos if a.script]
+        for script in scripts:
+            if script not in self.programs.values():
+                raise ValueError(f"`{script}` is not one of the lab's `programs:` "
+                                 f"({', '.join(self.programs.values()) or 'none'})")
+        return self
 
     @property
     def number(self) -> str:
