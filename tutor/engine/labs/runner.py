@@ -36,7 +36,7 @@ class CheckResult:
 class StepReport:
     step_id: str
     title: str
-    status: str  # passed | failed | blocked | skipped
+    status: str  # passed | failed | blocked | skipped | unreachable (LocalStack was lost)
     score: float
     max_score: float
     checks: list[CheckResult] = field(default_factory=list)
@@ -73,8 +73,68 @@ class LabReport:
                 "steps": [asdict(s) | {"passed": s.passed} for s in self.steps]}
 
 
+UNREACHABLE_NOTE = ("could not reach LocalStack at {url}: this step was not checked and "
+                    "does not count as an attempt")
+UNREACHABLE_FIX = ("start it with `tutor localstack up` (or restart the embedded one), "
+                   "then check again")
+
+
+class CheckRunInterrupted(LocalStackUnreachable):
+    """LocalStack went away during a check run; `report` holds every step of the run.
+
+    Steps checked before the loss keep their result; the step in progress and those after
+    it have status "unreachable": not the learner's failure, not recorded, not reviewed.
+    """
+
+    def __init__(self, url: str, detail: str, report: LabReport) -> None:
+        super().__init__(url, detail)
+        self.message = f"Could not reach LocalStack at {url} during the check" + \
+            (f" ({detail})" if detail else "")
+        self.fix = UNREACHABLE_FIX
+        self.report = report
+
+
 class _Timeout(Exception):
     pass
+
+
+WATCH_INTERVAL = 1.0  # seconds between health probes during a check run
+
+
+class _HealthWatch:
+    """Probes LocalStack during a check run; when it is gone, stops the learner's programs.
+
+    Without it, a program that lost LocalStack sits in its SDK's retries (~5 s for boto3)
+    before it fails; with it, the run notices within about a second.
+    """
+
+    def __init__(self, endpoint: Endpoint, runner: ScenarioRunner) -> None:
+        self.endpoint = endpoint
+        self.runner = runner
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name="tutor-health-watch")
+        self._thread.start()
+
+    def _loop(self) -> None:
+        from tutor.cloud.health import probe
+
+        misses = 0
+        while not self._done.wait(WATCH_INTERVAL):
+            health = probe(self.endpoint.url, timeout=1.0)
+            if health.reachable:
+                misses = 0
+                continue
+            misses += 1
+            # A refused connection is certain; a slow answer must repeat (a busy LocalStack)
+            if misses >= 2 or "refused" in health.error.lower():
+                self.lost.set()
+                self.runner.abort()
+                return
+
+    def close(self) -> None:
+        self._done.set()
 
 
 def _bounded[T](fn: Callable[[], T], timeout: float) -> T:
@@ -111,6 +171,15 @@ def _unreachable(exc: BaseException, endpoint: Endpoint) -> LocalStackUnreachabl
     return None
 
 
+def _ensure_reachable(endpoint: Endpoint) -> None:
+    """After a failure: if LocalStack is gone, that, not the learner, is the cause."""
+    from tutor.cloud.health import probe
+
+    health = probe(endpoint.url, timeout=1.5)
+    if not health.reachable:
+        raise LocalStackUnreachable(endpoint.url, health.error)
+
+
 def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResult:
     ref = step.checks[index]
     spec = lab.checks[ref.check]
@@ -136,6 +205,8 @@ def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResu
             outcome = Outcome(0.0, f"check `{ref.check}` to run",
                               f"it crashed with {type(exc).__name__}: {exc} (a bug in the "
                               "lab: please report it)")
+    if not outcome.passed:
+        _ensure_reachable(ctx.endpoint)
     seconds = time.monotonic() - start
     fraction = 1.0 if outcome.skipped else outcome.fraction
     return CheckResult(ref.id, title, ref.weight, round(ref.weight * fraction, 4),
@@ -182,6 +253,8 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext,
             unreachable = _unreachable(exc, ctx.endpoint)
             if unreachable is not None:
                 raise unreachable from None
+            # A learner program that lost its LocalStack crashes like a buggy one.
+            _ensure_reachable(ctx.endpoint)
             if isinstance(exc, _Timeout):
                 message = f"the scenario `{name}` did not finish within {spec.timeout:g} s"
             elif isinstance(exc, TutorError):
@@ -214,7 +287,9 @@ def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
     """Check a lab (or some of its steps), streaming each step's report to `on_result`.
 
     Steps after a failed blocker are reported as "blocked" and not checked. An unreachable
-    LocalStack raises one LocalStackUnreachable; nothing else raises.
+    LocalStack raises one LocalStackUnreachable; nothing else raises. When it is lost in
+    the middle of the run, that error is a CheckRunInterrupted whose `report` has the
+    results so far and the steps left as "unreachable" (those are not streamed).
     """
     from tutor.cloud.health import probe
 
@@ -223,36 +298,52 @@ def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
         raise LocalStackUnreachable(endpoint.url, health.error)
     start = time.monotonic()
     runner = ScenarioRunner(lab.id, lab.prefix, endpoint, workspace)
+    watch = _HealthWatch(endpoint, runner)
     reports: list[StepReport] = []
     blocked_by = ""
     results: dict[str, dict[str, Any]] = {}  # scenario results, shared by the run's steps
     failures: dict[str, Exception] = {}
+    wanted = [s for s in lab.spec.steps if steps is None or s.id in steps]
     try:
-        for step in lab.spec.steps:
-            if steps is not None and step.id not in steps:
-                continue
+        for number, step in enumerate(wanted):
             if blocked_by and not ignore_blockers:
                 report = StepReport(step.id, step.title, "blocked", 0.0, step.max_score,
                                     note=f"not checked until step `{blocked_by}` passes")
             else:
                 ctx = CheckContext(lab.id, lab.prefix, endpoint, workspace, lab.clock, runner,
                                    results=results)
-                report = _run_step(lab, step, ctx, failures)
+                try:
+                    report = _run_step(lab, step, ctx, failures)
+                except LocalStackUnreachable as lost:
+                    runner.close()  # its programs lost LocalStack too
+                    reports.extend(_unreachable_step(s, endpoint) for s in wanted[number:])
+                    detail = lost.message.partition("(")[2].rstrip(")")
+                    raise CheckRunInterrupted(endpoint.url, detail, LabReport(
+                        lab.id, reports, time.monotonic() - start)) from None
                 if step.blocker and not report.passed:
                     blocked_by = step.id
             reports.append(report)
             if on_result is not None:
                 on_result(report)
     finally:
+        watch.close()
         runner.close()
     return LabReport(lab.id, reports, time.monotonic() - start)
+
+
+def _unreachable_step(step: Step, endpoint: Endpoint) -> StepReport:
+    note = UNREACHABLE_NOTE.format(url=endpoint.url)
+    return StepReport(step.id, step.title, "unreachable", 0.0, step.max_score,
+                      [CheckResult(r.id, r.title or r.id, r.weight, 0.0, False,
+                                   f"Could not check: {note}") for r in step.checks],
+                      note=note)
 
 
 def record(lab: Lab, report: LabReport, store: Any) -> None:
     """Store each checked step in the progress store; feed failed steps' tags to the quiz."""
     feed = _quiz_feed()
     for step_report in report.steps:
-        if step_report.status == "blocked":
+        if step_report.status in ("blocked", "unreachable"):  # not an attempt of the learner
             continue
         store.record_step(lab.id, step_report.step_id, step_report.score,
                           step_report.max_score, step_report.passed,

@@ -310,6 +310,12 @@ class ScenarioRunner:
         """Send `count` messages (batches of 10) at up to `rate` msg/s."""
         return burst(self.endpoint, queue_url, count, rate=rate, body=body, threads=threads)
 
+    def abort(self) -> None:
+        """Stop every running program now (called from another thread: LocalStack is gone)."""
+        for program in list(self.programs):
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                program.stop(grace=0.5)
+
     def close(self) -> None:
         """Stop every program still running and remove the scratch files."""
         for program in self.programs:
