@@ -114,6 +114,8 @@ def _serve(args: argparse.Namespace) -> int:
     from tutor.cloud.health import probe
 
     warning = check_host(args.host, args.public)
+    if warning:
+        print(warning, file=sys.stderr)
     if args.max_sessions < 1:
         from tutor.errors import TutorError
 
@@ -137,8 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
                   "say so until it does", file=sys.stderr)
         server = _make_server(session_argv(found.url, allow), sock=sock, host=args.host,
                               port=args.port, public=args.public,
-                              max_sessions=args.max_sessions, endpoint_url=found.url,
-                              warning=warning)
+                              max_sessions=args.max_sessions, endpoint_url=found.url)
         try:
             server.run()
         finally:
@@ -231,8 +232,6 @@ def _make_server(argv: list[str], **options: Any) -> Any:
                                 format="tutor serve: %(message)s")
 
         async def on_startup(self, app: web.Application) -> None:
-            if options["warning"]:
-                print(options["warning"], file=sys.stderr)
             print(f"Serving the tutor at {self.public_url}/ — each browser tab runs its own "
                   f"tutor on the LocalStack at {options['endpoint_url']}", flush=True)
             print("Press Ctrl-C to stop", flush=True)

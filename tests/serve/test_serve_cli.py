@@ -1,0 +1,127 @@
+"""`tutor serve` refuses what it should, in one line, and guards its WebSocket."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tutor.commands.serve import check_host, is_loopback
+from tutor.errors import TutorError
+
+from .server import served, tutor
+
+# Nothing answers here: these tests never need (or start) a LocalStack.
+NOWHERE = "http://127.0.0.1:9"
+
+
+def one_line_error(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org"])
+def test_non_loopback_host_without_public_is_refused(host: str) -> None:
+    result = tutor("--endpoint", NOWHERE, "serve", "--host", host, "--port", "1")
+    assert result.returncode == 2
+    line = one_line_error(result.stderr)
+    assert f"Refusing to serve on {host}" in line and "--public" in line
+    assert result.stdout == ""
+
+
+def test_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = tutor("--endpoint", NOWHERE, "serve", "--port", str(port))
+    assert result.returncode == 2
+    assert f"Port {port} on 127.0.0.1 is already in use" in one_line_error(result.stderr)
+
+
+def test_bad_port_is_one_line() -> None:
+    result = tutor("--endpoint", NOWHERE, "serve", "--port", "70000")
+    assert result.returncode == 2
+    assert "not a TCP port" in one_line_error(result.stderr)
+
+
+def test_loopback_names() -> None:
+    assert all(map(is_loopback, ["127.0.0.1", "127.5.0.1", "localhost", "::1", "[::1]"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "localhost.evil.example",
+                                     "127.0.0.1.nip.io"]))
+    assert check_host("127.0.0.1", public=False) is None
+    with pytest.raises(TutorError):
+        check_host("0.0.0.0", public=False)
+    warning = check_host("0.0.0.0", public=True)
+    assert warning and "anyone who can reach this port" in warning and "running as user" in warning
+
+
+def test_public_warns_before_listening() -> None:
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning path runs, and the
+    # bind fails, so nothing is ever opened to a network.
+    result = tutor("--endpoint", NOWHERE, "serve", "--host", "192.0.2.1", "--public",
+                   "--port", "8000")
+    assert result.returncode == 2
+    warning, error = result.stderr.strip().splitlines()
+    assert warning.startswith("warning: serving on 192.0.2.1 — anyone who can reach this port")
+    assert error.startswith("error: Cannot listen on 192.0.2.1:8000")
+
+
+async def test_websocket_refuses_other_sites_and_rebound_names(tmp_path: Path) -> None:
+    with served(tmp_path, NOWHERE) as server:
+        ws_url = server.url.replace("http://", "ws://") + "ws"
+        host = server.url.split("/")[2]
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
+            # A page on another site may open a WebSocket to localhost: it must not get a tutor.
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(ws_url, headers={"Origin": "http://evil.example"})
+            assert refused.value.status == 403
+            # DNS rebinding: a foreign name pointing at 127.0.0.1 is not served.
+            async with http.get(server.url, headers={"Host": f"evil.example:{host.split(':')[1]}"}
+                                ) as page:
+                assert page.status == 403
+            with pytest.raises(aiohttp.WSServerHandshakeError) as rebound:
+                await http.ws_connect(ws_url, headers={"Host": "evil.example"})
+            assert rebound.value.status == 403
+            # The page itself, asked for by its own name, is served and points at itself.
+            async with http.get(server.url) as page:
+                assert page.status == 200
+                assert f'data-session-websocket-url="ws://{host}/ws"' in await page.text()
+        assert server.tabs() == [], "a refused connection must not start a tutor"
+        assert server.interrupt() == 0
+
+
+async def test_sessions_are_capped_and_tabs_die_with_the_server(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    with served(tmp_path, NOWHERE, "--max-sessions", "1") as server:
+        ws_url = server.url.replace("http://", "ws://") + "ws?width=80&height=24"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
+            first = await http.ws_connect(ws_url)
+            deadline = time.monotonic() + 15
+            while not server.tabs() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            (tab,) = server.tabs()
+            with pytest.raises(aiohttp.WSServerHandshakeError) as full:
+                await http.ws_connect(ws_url)
+            assert full.value.status == 503
+            # The server killed outright (no clean-up of its own): the kernel ends the tab.
+            os.kill(server.proc.pid, signal.SIGKILL)
+            server.proc.wait(timeout=10)
+            killed = time.monotonic()
+            deadline = killed + 10
+            while tab.is_running() and tab.status() != "zombie" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            gone_after = time.monotonic() - killed
+            assert not tab.is_running() or tab.status() == "zombie", "a tab outlived its server"
+            # PR_SET_PDEATHSIG kills it at once; without it, a tab lingers until its next
+            # write hits the closed pipe (1.1 s measured here), or forever when idle.
+            assert gone_after < 0.5, f"the tab lingered {gone_after:.2f} s"
+            print(f"tab gone {gone_after:.2f} s after the server was killed")
+            await first.close()
