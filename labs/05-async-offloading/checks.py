@@ -57,10 +57,16 @@ def _mappings(ctx: CheckContext) -> list[dict[str, Any]]:
             if m.get("EventSourceArn") == ctx.queue_arn(QUEUE) and m.get("State") != "Deleting"]
 
 
-def _bucket_exists(ctx: CheckContext, suffix: str) -> bool:
+def bucket(ctx: CheckContext, suffix: str) -> str:
+    """`lab05-uploads-<account id>`: bucket names are global across accounts (on AWS and in
+    LocalStack), so each learner's carry their account id, as is the practice on AWS."""
+    return f"{ctx.name(suffix)}-{ctx.endpoint.account}"
+
+
+def _bucket_exists(ctx: CheckContext, suffix: str, *, plain: bool = False) -> bool:
     s3 = ctx.client("s3")
     try:
-        s3.head_bucket(Bucket=ctx.name(suffix))
+        s3.head_bucket(Bucket=ctx.name(suffix) if plain else bucket(ctx, suffix))
     except s3.exceptions.ClientError:
         return False
     return True
@@ -103,7 +109,7 @@ def _keys(ctx: CheckContext, prefix: str) -> list[str]:
     keys: list[str] = []
     token: str | None = None
     for _ in range(20):
-        page = s3.list_objects_v2(Bucket=ctx.name(PROCESSED), Prefix=prefix,
+        page = s3.list_objects_v2(Bucket=bucket(ctx, PROCESSED), Prefix=prefix,
                                   **({"ContinuationToken": token} if token else {}))
         keys.extend(o["Key"] for o in page.get("Contents", []))
         token = page.get("NextContinuationToken")
@@ -118,7 +124,7 @@ def _verify(ctx: CheckContext, expected: dict[str, str]) -> dict[str, str]:
     verdicts: dict[str, str] = {}
     for upload_id, digest in expected.items():
         try:
-            body = s3.get_object(Bucket=ctx.name(PROCESSED),
+            body = s3.get_object(Bucket=bucket(ctx, PROCESSED),
                                  Key=f"done/{upload_id}.gz")["Body"].read()
         except s3.exceptions.ClientError:
             verdicts[upload_id] = "missing"
@@ -154,7 +160,7 @@ def _first_error(logs: dict[str, Any]) -> str:
 def _require_pipeline(ctx: CheckContext) -> None:
     for suffix in (UPLOADS, PROCESSED):
         if not _bucket_exists(ctx, suffix):
-            raise ScenarioFailed(f"the bucket `{ctx.name(suffix)}` does not exist",
+            raise ScenarioFailed(f"the bucket `{bucket(ctx, suffix)}` does not exist",
                                  fix="run `python infra.py`")
     if ctx.queue_url(QUEUE) is None:
         raise ScenarioFailed(f"the queue `{ctx.name(QUEUE)}` does not exist",
@@ -193,11 +199,17 @@ def _wait_processed(ctx: CheckContext, done_ids: list[str], rejected_ids: list[s
 
 @check
 def buckets_exist(ctx: CheckContext) -> Outcome:
-    names = [ctx.name(UPLOADS), ctx.name(PROCESSED)]
-    present = [n for n in names if _bucket_exists(ctx, n)]
-    missing = sorted(set(names) - set(present))
-    return partial(len(present) / 2, f"the buckets `{names[0]}` and `{names[1]}`",
-                   f"{', '.join(missing)} missing" if missing else "both", present=present)
+    names = {suffix: bucket(ctx, suffix) for suffix in (UPLOADS, PROCESSED)}
+    present = [names[s] for s in names if _bucket_exists(ctx, s)]
+    missing = [names[s] for s in names if names[s] not in present]
+    found = f"{', '.join(missing)} missing" if missing else "both"
+    unsuffixed = [ctx.name(s) for s in names
+                  if names[s] in missing and _bucket_exists(ctx, s, plain=True)]
+    if unsuffixed:  # the name of the lab text before the account id was added
+        found += (f" (`{unsuffixed[0]}` exists: bucket names end with your account id, "
+                  "from STS GetCallerIdentity)")
+    return partial(len(present) / 2, f"the buckets `{names[UPLOADS]}` and "
+                   f"`{names[PROCESSED]}`", found, present=present)
 
 
 @check
@@ -228,7 +240,7 @@ def queue_policy_for_s3(ctx: CheckContext) -> Outcome:
         return failed(f"the queue `{ctx.name(QUEUE)}`", "none")
     raw = attrs.get("Policy")
     expected = (f"a queue policy allowing `s3.amazonaws.com` to `sqs:SendMessage`, with an "
-                f"`aws:SourceArn` condition naming `arn:aws:s3:::{ctx.name(UPLOADS)}`")
+                f"`aws:SourceArn` condition naming `arn:aws:s3:::{bucket(ctx, UPLOADS)}`")
     if not raw:
         return failed(expected, "no queue policy")
     policy = json.loads(raw)
@@ -242,7 +254,7 @@ def queue_policy_for_s3(ctx: CheckContext) -> Outcome:
                 not {"sqs:sendmessage", "sqs:*"} & set(actions):
             continue
         condition = json.dumps(statement.get("Condition", {}))
-        scoped = f"arn:aws:s3:::{ctx.name(UPLOADS)}" in condition and "SourceArn" in condition
+        scoped = f"arn:aws:s3:::{bucket(ctx, UPLOADS)}" in condition and "SourceArn" in condition
         best = max(best, 1.0 if scoped else 0.5)
     found = {1.0: "a statement for S3 scoped to the upload bucket",
              0.5: "a statement for S3 without an aws:SourceArn condition (any bucket of "
@@ -254,10 +266,10 @@ def queue_policy_for_s3(ctx: CheckContext) -> Outcome:
 @check
 def bucket_notification(ctx: CheckContext) -> Outcome:
     if not _bucket_exists(ctx, UPLOADS):
-        return failed(f"the bucket `{ctx.name(UPLOADS)}`", "none")
-    config = ctx.client("s3").get_bucket_notification_configuration(Bucket=ctx.name(UPLOADS))
+        return failed(f"the bucket `{bucket(ctx, UPLOADS)}`", "none")
+    config = ctx.client("s3").get_bucket_notification_configuration(Bucket=bucket(ctx, UPLOADS))
     queues = config.get("QueueConfigurations", [])
-    expected = (f"`{ctx.name(UPLOADS)}` to announce s3:ObjectCreated events under "
+    expected = (f"`{bucket(ctx, UPLOADS)}` to announce s3:ObjectCreated events under "
                 f"`incoming/` on `{ctx.name(QUEUE)}`")
     mine = [q for q in queues if q.get("QueueArn") == ctx.queue_arn(QUEUE)]
     if not mine:
@@ -385,7 +397,7 @@ def s3_uploads(ctx: CheckContext) -> dict[str, Any]:
     since = time.time()
     run = uuid.uuid4().hex[:6]
     rng = random.Random(run)
-    uploads = ctx.name(UPLOADS)
+    uploads = bucket(ctx, UPLOADS)
     sqs, s3 = ctx.client("sqs"), ctx.client("s3")
     queue_url = str(ctx.queue_url(QUEUE))
     sqs.send_message(QueueUrl=queue_url, MessageBody=_test_event(uploads))
@@ -408,7 +420,7 @@ def s3_uploads(ctx: CheckContext) -> dict[str, Any]:
     rejected: dict[str, Any] = {}
     for upload_id in invalid:
         try:
-            body = s3.get_object(Bucket=ctx.name(PROCESSED),
+            body = s3.get_object(Bucket=bucket(ctx, PROCESSED),
                                  Key=f"rejected/{upload_id}.json")["Body"].read()
             rejected[upload_id] = json.loads(body)
         except (s3.exceptions.ClientError, ValueError):
@@ -428,7 +440,7 @@ def uploads_stored(ctx: CheckContext) -> Outcome:
     wrong = {i: v for i, v in verdicts.items() if v != "ok"}
     return partial(len(ok) / len(verdicts),
                    f"each of {len(verdicts)} uploads gzipped into "
-                   f"`{ctx.name(PROCESSED)}/done/<upload_id>.gz` (some names hold spaces "
+                   f"`{bucket(ctx, PROCESSED)}/done/<upload_id>.gz` (some names hold spaces "
                    "and `+`)", f"{len(ok)} correct" + (f"; {wrong}" if wrong else "")
                    + _first_error(result["logs"]),
                    verdicts=verdicts, function_logs=result["logs"])

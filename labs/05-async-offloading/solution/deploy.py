@@ -15,6 +15,10 @@ PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab05-")
 FUNCTION = f"{PREFIX}compress"
 ROLE = f"{PREFIX}compress-role"
 QUEUE = f"{PREFIX}upload-events"
+# Bucket names are global across all AWS accounts: yours end with your account id.
+ACCOUNT = boto3.client("sts").get_caller_identity()["Account"]
+UPLOADS = f"{PREFIX}uploads-{ACCOUNT}"
+PROCESSED = f"{PREFIX}processed-{ACCOUNT}"
 TIMEOUT = 15  # seconds; the queue's visibility timeout is 6 x this
 HERE = Path(__file__).resolve().parent
 TRUST = {"Version": "2012-10-17", "Statement": [{
@@ -41,9 +45,9 @@ def ensure_role(iam, queue_arn: str) -> str:
         {"Effect": "Allow", "Resource": queue_arn,
          "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]},
         {"Effect": "Allow", "Action": "s3:GetObject",
-         "Resource": f"arn:aws:s3:::{PREFIX}uploads/incoming/*"},
+         "Resource": f"arn:aws:s3:::{UPLOADS}/incoming/*"},
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-         "Resource": f"arn:aws:s3:::{PREFIX}processed/*"},
+         "Resource": f"arn:aws:s3:::{PROCESSED}/*"},
         {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
                                        "logs:PutLogEvents"], "Resource": "*"}]}
     iam.put_role_policy(RoleName=ROLE, PolicyName=f"{PREFIX}compress-access",
@@ -54,7 +58,7 @@ def ensure_role(iam, queue_arn: str) -> str:
 def ensure_function(lam, role_arn: str) -> None:
     settings = dict(Role=role_arn, Handler="handler.handler", Runtime="python3.12",
                     Timeout=TIMEOUT, MemorySize=256,
-                    Environment={"Variables": {"PROCESSED_BUCKET": f"{PREFIX}processed"}})
+                    Environment={"Variables": {"PROCESSED_BUCKET": PROCESSED}})
     try:
         lam.create_function(FunctionName=FUNCTION, Code={"ZipFile": package()}, **settings)
     except lam.exceptions.ResourceConflictException:

@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 import boto3
 import scanner
 
-PROCESSED = os.environ.get("PROCESSED_BUCKET", "lab05-processed")
+PROCESSED = os.environ["PROCESSED_BUCKET"]  # deploy.py sets it: lab05-processed-<account id>
 s3 = boto3.client("s3")  # created once per execution environment, reused by invocations
 
 

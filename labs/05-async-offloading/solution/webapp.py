@@ -18,8 +18,10 @@ from pathlib import PurePosixPath
 import boto3
 
 PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab05-")
-UPLOADS = f"{PREFIX}uploads"
-PROCESSED = f"{PREFIX}processed"
+# Bucket names are global across all AWS accounts: yours end with your account id.
+ACCOUNT = boto3.client("sts").get_caller_identity()["Account"]
+UPLOADS = f"{PREFIX}uploads-{ACCOUNT}"
+PROCESSED = f"{PREFIX}processed-{ACCOUNT}"
 MAX_BYTES = 10 * 1_048_576  # documents up to 10 MiB
 s3 = boto3.client("s3")
 

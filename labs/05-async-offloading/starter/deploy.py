@@ -14,6 +14,10 @@ PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab05-")
 FUNCTION = f"{PREFIX}compress"
 ROLE = f"{PREFIX}compress-role"
 QUEUE = f"{PREFIX}upload-events"
+# Bucket names are global across all AWS accounts: yours end with your account id.
+ACCOUNT = boto3.client("sts").get_caller_identity()["Account"]
+UPLOADS = f"{PREFIX}uploads-{ACCOUNT}"
+PROCESSED = f"{PREFIX}processed-{ACCOUNT}"
 TIMEOUT = 15  # seconds
 HERE = Path(__file__).resolve().parent
 TRUST = {"Version": "2012-10-17", "Statement": [{

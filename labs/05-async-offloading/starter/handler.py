@@ -12,7 +12,7 @@ import boto3
 
 import scanner
 
-PROCESSED = os.environ.get("PROCESSED_BUCKET", "lab05-processed")
+PROCESSED = os.environ["PROCESSED_BUCKET"]  # deploy.py sets it: lab05-processed-<account id>
 s3 = boto3.client("s3")
 
 

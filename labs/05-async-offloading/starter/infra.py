@@ -8,8 +8,10 @@ import os
 import boto3
 
 PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab05-")
-UPLOADS = f"{PREFIX}uploads"
-PROCESSED = f"{PREFIX}processed"
+# Bucket names are global across all AWS accounts: yours end with your account id.
+ACCOUNT = boto3.client("sts").get_caller_identity()["Account"]
+UPLOADS = f"{PREFIX}uploads-{ACCOUNT}"
+PROCESSED = f"{PREFIX}processed-{ACCOUNT}"
 QUEUE = f"{PREFIX}upload-events"
 VISIBILITY_TIMEOUT = 30  # TODO: how does this relate to the function's timeout?
 
