@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck content unit bench clean
+.PHONY: install run test lint typecheck content unit bench clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.13 not found on PATH — install it (e.g. 'pyenv install 3.13') and rerun" >&2; exit 2; }
@@ -41,8 +41,21 @@ typecheck: install
 content: install
 	$(BIN)/tutor dev check --content-only
 
-unit: install
+unit: install browser
 	$(BIN)/pytest
+
+# tests/serve drives Debian's Chromium headless (`tutor serve` in a real browser). Installed
+# here when missing and we are root, as in CI (about 30 s); the test fails under CI without it.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian chromium for the browser test (tests/serve)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+		|| { echo "error: could not install chromium (needed by tests/serve)" >&2; exit 2; }; \
+	else echo "note: tests/serve needs Debian Chromium: sudo apt-get install -y chromium" \
+		"(skipped without it, fails under CI)" >&2; fi
 
 test: lint typecheck content unit
 
