@@ -1,0 +1,77 @@
+"""Recorder overhead: msg/s through a real LocalStack with and without the SQS trace.
+
+Run: `.venv/bin/python -m tests.observe.overhead [messages] [rounds]` from the checkout.
+Starts an embedded LocalStack per configuration (recorder on, TUTOR_SQS_TRACE=0 off),
+alternating, and pushes `messages` through SendMessageBatch / ReceiveMessage(10) /
+DeleteMessageBatch. Prints msg/s for each and the ratio of the medians.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tutor.cloud.clients import clear_cache, client
+from tutor.cloud.embedded import EmbeddedLocalStack
+from tutor.cloud.endpoint import Endpoint
+
+
+def run_loop(endpoint: Endpoint, messages: int) -> float:
+    """msg/s for `messages` sent in batches of 10, then received and deleted in tens."""
+    sqs = client("sqs", endpoint)
+    url = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    start = time.perf_counter()
+    for b in range(messages // 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": f"m{b}-{i}"} for i in range(10)])
+    done = 0
+    for _ in range(messages):  # bounded: at most one round trip per message
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+        done += len(got)
+    elapsed = time.perf_counter() - start
+    sqs.delete_queue(QueueUrl=url)
+    if done != messages:
+        raise SystemExit(f"only {done} of {messages} messages came back")
+    return messages / elapsed
+
+
+def measure(trace_on: bool, messages: int, root: Path) -> float:
+    os.environ["TUTOR_SQS_TRACE"] = "1" if trace_on else "0"
+    ls = EmbeddedLocalStack(data=root / ("on" if trace_on else "off") / uuid.uuid4().hex[:6])
+    try:
+        endpoint = ls.start()
+        clear_cache()
+        run_loop(endpoint, 200)  # warm-up: lazy SQS provider load, connection pool
+        return run_loop(endpoint, messages)
+    finally:
+        ls.stop()
+        os.environ.pop("TUTOR_SQS_TRACE", None)
+
+
+def main() -> None:
+    messages = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    on: list[float] = []
+    off: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="tutor-trace-bench-") as tmp:
+        for _ in range(rounds):
+            off.append(measure(False, messages, Path(tmp)))
+            on.append(measure(True, messages, Path(tmp)))
+    print(f"{messages} messages, {rounds} rounds each (send batch 10, receive 10, delete batch)")
+    print("recorder off: " + ", ".join(f"{x:.0f}" for x in off) + " msg/s")
+    print("recorder on:  " + ", ".join(f"{x:.0f}" for x in on) + " msg/s")
+    ratio = statistics.median(on) / statistics.median(off)
+    print(f"on/off ratio of medians: {ratio:.3f} ({(1 - ratio) * 100:+.1f}% slower)")
+
+
+if __name__ == "__main__":
+    main()
