@@ -211,3 +211,24 @@ def test_env_export_puts_the_learners_own_code_in_their_account(
         assert queues == repr([url])
     finally:
         Namespace("lab04-", learner_ep).delete()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_lab05_selftest_in_a_learner_account_next_to_the_default_one(
+        localstack: Endpoint, tmp_path: Path) -> None:
+    """Bucket names are global: lab 05's carry the account, so two learners (and the solo
+    default account) can run it on one LocalStack."""
+    learner_ep = _as(localstack, _ids()[0])
+    default_ep = dataclasses.replace(localstack, account="000000000000")
+    taken = f"lab05-uploads-{default_ep.account}"
+    client("s3", default_ep).create_bucket(Bucket=taken)
+    lab = load_lab(locations.labs_dir() / "05-async-offloading")
+    try:
+        result = selftest_lab(lab, learner_ep, tmp_path)
+        assert result.ok, "\n".join(result.problems)
+        assert result.solution is not None and result.solution.passed
+        client("s3", default_ep).head_bucket(Bucket=taken)  # the other's bucket is intact
+    finally:
+        Namespace("lab05-", learner_ep).delete()
+        Namespace("lab05-", default_ep).delete()
