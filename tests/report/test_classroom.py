@@ -146,7 +146,7 @@ def test_html_is_self_contained_and_escapes_learner_text(classroom: Path,
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bold" not in page and "Retry &quot;&amp;&quot; &lt;b&gt;bold&lt;/b&gt;" in page
     assert "http://" not in page and "https://" not in page and "<link" not in page
-    assert "@media print" in page and page.count("<table>") == 5
+    assert "@media print" in page and page.count("<table>") == 6
     assert "corrupt.json: skipped, not valid JSON" in page
 
 

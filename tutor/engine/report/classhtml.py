@@ -57,8 +57,9 @@ def _rate(value: float | None) -> str:
             f"{escape(percent(value))}</td>")
 
 
-def _table(headers: Sequence[str], rows: Iterable[str], numeric_from: int = 1) -> str:
-    head = "".join(f'<th{" class=\"n\"" if i >= numeric_from else ""}>{escape(h)}</th>'
+def _table(headers: Sequence[str], rows: Iterable[str], text: Sequence[int] = (0,)) -> str:
+    """A table; the columns not in `text` hold numbers (right-aligned)."""
+    head = "".join(f'<th{"" if i in text else " class=\"n\""}>{escape(h)}</th>'
                    for i, h in enumerate(headers))
     body = "\n".join(rows) or f'<tr><td colspan="{len(headers)}">nothing yet</td></tr>'
     return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
@@ -77,7 +78,7 @@ def _learners(s: ClassSummary) -> str:
                     + _cell(version, css="other" if r.other_content else "") + "</tr>")
     return _table(["Learner", "Labs done / started", "Steps passed", "Lab score",
                    "Checks run", "Active time", "Quiz correct", "Best exam", "Due cards",
-                   "Content"], rows)
+                   "Content"], rows, text=(0, 9))
 
 
 def _struggles(s: ClassSummary) -> str:
@@ -90,7 +91,24 @@ def _struggles(s: ClassSummary) -> str:
                       + (f"; lab steps on it passed {p.lab_passed} of {p.lab_attempted}"
                          if p.lab_attempted else "")) + "</tr>")
              for p in s.hardest_pointers]
-    return _table(["What", "Pass / correct", "Evidence"], rows)
+    return _table(["What", "Pass / correct", "Evidence"], rows, text=(0, 2))
+
+
+MARK = {"completed": "done", "in_progress": "", "not_started": "-"}
+
+
+def _matrix(s: ClassSummary) -> str:
+    """Learners x labs: each lab's score, `done` when completed."""
+    rows = []
+    for r in s.learners:
+        cells = []
+        for lab in s.labs:
+            status, pct = r.labs.get(lab.lab_id, ("not_started", 0.0))
+            text = "-" if status == "not_started" else f"{pct:g}% {MARK[status]}".strip()
+            cells.append(_cell(text, True, "low" if status == "in_progress" and pct < LOW
+                               else ""))
+        rows.append("<tr>" + _cell(r.name) + "".join(cells) + "</tr>")
+    return _table(["Learner", *(lab.lab_id[:2] for lab in s.labs)], rows)
 
 
 def _labs(s: ClassSummary) -> str:
@@ -99,7 +117,10 @@ def _labs(s: ClassSummary) -> str:
         rows.append('<tr class="lab">' + _cell(f"{lab.lab_id} {lab.title}")
                     + _cell(f"{lab.started} / {lab.completed}", True) + _rate(lab.mean_percent)
                     + _cell("", True) + _cell(duration(lab.median_active_seconds), True) + "</tr>")
-        for x in (x for x in s.steps if x.lab_id == lab.lab_id):
+        steps = [x for x in s.steps if x.lab_id == lab.lab_id]
+        if not any(x.attempted for x in steps):  # nobody checked it: the lab row says so
+            continue
+        for x in steps:
             rows.append('<tr class="step">' + _cell(f"{x.step_id}: {x.title}")
                         + _cell(f"{x.attempted} tried", True) + _rate(x.pass_rate)
                         + _cell(f"{x.mean_attempts:g}", True) + _cell("", True) + "</tr>")
@@ -155,6 +176,10 @@ answers.</p>
 <p class="note">Active time: the gaps of at most 30 minutes between a learner's recorded
 lab events (start, each check), summed; a lower bound.</p>
 {_learners(summary)}
+<h2>Learners and labs</h2>
+<p class="note">Each lab's score (latest check of every step); <q>done</q> when every step
+passed; - when not started.</p>
+{_matrix(summary)}
 <h2>Labs and steps</h2>
 {_labs(summary)}
 <h2>Exam pointers</h2>

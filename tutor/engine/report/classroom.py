@@ -127,6 +127,7 @@ class LearnerRow:
     quiz_correct: int
     best_exam: int | None
     due_cards: int
+    labs: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (status, %)
 
     @property
     def percent(self) -> float | None:
@@ -226,7 +227,8 @@ def _learner_row(export: Export, main_version: str) -> LearnerRow:
         attempts=sum(s.attempts for s in steps),
         active_seconds=sum(lab.time.active_seconds for lab in r.labs),
         quiz_answered=r.quiz.answered, quiz_correct=r.quiz.correct,
-        best_exam=max(exams) if exams else None, due_cards=r.quiz.due_cards)
+        best_exam=max(exams) if exams else None, due_cards=r.quiz.due_cards,
+        labs={lab.id: (lab.status, lab.percent) for lab in r.labs})
 
 
 def summarize(loaded: Loaded, now: datetime | None = None) -> ClassSummary:

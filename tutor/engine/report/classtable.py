@@ -12,7 +12,7 @@ from tutor.engine.report.classroom import ClassSummary, duration, percent
 
 def _learners(summary: ClassSummary) -> Table:
     table = Table(title=f"Learners ({len(summary.learners)})", title_justify="left")
-    for name, justify in (("learner", "left"), ("labs done", "right"),
+    for name, justify in (("learner", "left"), ("labs done/started", "right"),
                           ("steps passed", "right"), ("lab score", "right"),
                           ("checks run", "right"), ("active time", "right"),
                           ("quiz correct", "right"), ("best exam", "right"),
@@ -20,13 +20,28 @@ def _learners(summary: ClassSummary) -> Table:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in summary.learners:
         table.add_row(
-            Text(r.name), f"{r.labs_completed}/{r.labs_started} started",
+            Text(r.name), f"{r.labs_completed}/{r.labs_started}",
             f"{r.steps_passed}/{r.steps_total}", percent(r.percent), str(r.attempts),
             duration(r.active_seconds),
             f"{r.quiz_correct}/{r.quiz_answered}" if r.quiz_answered else "-",
             str(r.best_exam) if r.best_exam is not None else "-",
             Text(r.content_version + (" (other)" if r.other_content else ""),
                  style="bold yellow" if r.other_content else ""))
+    return table
+
+
+def _matrix(summary: ClassSummary) -> Table:
+    table = Table(title="Learners and labs (score, * = done)", title_justify="left")
+    table.add_column("learner")
+    for lab in summary.labs:
+        table.add_column(lab.lab_id[:2], justify="right")
+    for r in summary.learners:
+        cells = []
+        for lab in summary.labs:
+            status, pct = r.labs.get(lab.lab_id, ("not_started", 0.0))
+            cells.append("-" if status == "not_started" else
+                         f"{pct:g}%" + ("*" if status == "completed" else ""))
+        table.add_row(Text(r.name), *cells)
     return table
 
 
@@ -57,7 +72,10 @@ def _labs(summary: ClassSummary) -> Table:
         table.add_row(Text(f"{lab.lab_id} {lab.title}", style="bold"),
                       f"{lab.started}/{lab.completed}", percent(lab.mean_percent) + " avg",
                       "", duration(lab.median_active_seconds))
-        for s in (s for s in summary.steps if s.lab_id == lab.lab_id):
+        steps = [s for s in summary.steps if s.lab_id == lab.lab_id]
+        if not any(s.attempted for s in steps):  # nobody checked it: one line is enough
+            continue
+        for s in steps:
             table.add_row(Text(f"  {s.step_id}"), f"{s.attempted} tried",
                           percent(s.pass_rate), f"{s.mean_attempts:g}", "")
     return table
@@ -81,7 +99,8 @@ def _pointers(summary: ClassSummary) -> Table:
 def renderable(summary: ClassSummary) -> Group:
     parts: list[Table | Text] = [
         Text.from_markup(f"[yellow]warning:[/] {escape(w)}") for w in summary.warnings]
-    parts += [_learners(summary), _struggles(summary), _labs(summary), _pointers(summary)]
+    parts += [_struggles(summary), _learners(summary), _matrix(summary), _labs(summary),
+              _pointers(summary)]
     return Group(*parts)
 
 
