@@ -119,7 +119,8 @@ def test_aggregates_and_where_the_class_struggles(classroom: Path) -> None:
     hardest = data["hardest_pointers"]
     rates = [p["percent"] for p in hardest]
     assert hardest and rates == sorted(rates)
-    assert rates[0] == min(p["percent"] for p in pointers.values() if p["total"])
+    assert all(p["total"] >= 3 for p in hardest)  # one wrong answer is not a struggle
+    assert rates[0] == min(p["percent"] for p in pointers.values() if p["total"] >= 3)
     assert sum(d["total"] for d in data["domains"]) == 4 + 3 + 2
     assert sum(d["total"] for d in data["exam_domains"]) == 16
 

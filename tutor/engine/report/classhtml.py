@@ -170,7 +170,7 @@ generated {escape(when)} by sqs-tutor {escape(__version__)}. Content versions: {
 <h2>Where the class struggles most</h2>
 <p class="note">Steps with the lowest pass rate among the learners who checked them (ties:
 more checks per learner first), and exam pointers with the lowest share of correct quiz
-answers.</p>
+answers (among pointers with at least 3 answers, when there are any).</p>
 {_struggles(summary)}
 <h2>Learners</h2>
 <p class="note">Active time: the gaps of at most 30 minutes between a learner's recorded

@@ -22,6 +22,7 @@ from tutor.errors import TutorError
 MAX_FILES = 2000  # a class is tens of learners; a bound against pointing at `/`
 MAX_BYTES = 20 * 1024 * 1024
 STRUGGLES = 5  # how many steps and pointers "where the class struggles" lists
+MIN_ANSWERS = 3  # a pointer ranks among the struggles on this much evidence (when any has)
 
 
 @dataclass
@@ -293,7 +294,10 @@ def summarize(loaded: Loaded, now: datetime | None = None) -> ClassSummary:
                            key=lambda s: (s.pass_rate or 0.0, -s.mean_attempts, -s.attempted,
                                           s.lab_id, s.step_id))[:STRUGGLES]
     pointer_rows = sorted(pointers.values(), key=lambda p: p.id)
-    hardest_pointers = sorted((p for p in pointer_rows if p.total),
+    # One wrong answer is not a pattern: rank the pointers with enough answers, if any.
+    candidates = [p for p in pointer_rows if p.total >= MIN_ANSWERS] or \
+        [p for p in pointer_rows if p.total]
+    hardest_pointers = sorted(candidates,
                               key=lambda p: (p.percent or 0.0, -p.total, p.id))[:STRUGGLES]
     return ClassSummary(
         folder=str(loaded.folder), generated_at=now or datetime.now(UTC),

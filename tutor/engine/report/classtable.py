@@ -25,7 +25,8 @@ def _learners(summary: ClassSummary) -> Table:
             duration(r.active_seconds),
             f"{r.quiz_correct}/{r.quiz_answered}" if r.quiz_answered else "-",
             str(r.best_exam) if r.best_exam is not None else "-",
-            Text(r.content_version + (" (other)" if r.other_content else ""),
+            Text(r.content_version.removeprefix("sha256:")[:8]
+                 + (" (other)" if r.other_content else ""),
                  style="bold yellow" if r.other_content else ""))
     return table
 
