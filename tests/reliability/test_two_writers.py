@@ -1,0 +1,64 @@
+"""Two tutor processes (the TUI and `tutor lab watch`) write one progress store at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tutor.engine.progress import ProgressStore
+
+WRITER = Path(__file__).resolve().parent / "progress_writer.py"
+COUNT = 150
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_tui_and_watch_writing_together_lose_no_update(tmp_path: Path) -> None:
+    db = tmp_path / "progress.db"
+    ProgressStore(db).close()  # created before either starts, as on a learner's machine
+    procs = {role: subprocess.Popen([sys.executable, str(WRITER), role, str(db), str(COUNT)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+             for role in ("tui", "watch")}
+    for proc in procs.values():
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    for proc in procs.values():
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outputs = {role: proc.communicate(timeout=150) for role, proc in procs.items()}
+    for role, (_out, err) in outputs.items():
+        assert procs[role].returncode == 0, f"{role} failed: {err}"
+        assert "locked" not in err.lower() and "Traceback" not in err
+    reported = {role: out.splitlines() for role, (out, _err) in outputs.items()}
+    assert len(reported["tui"]) == len(reported["watch"]) == 2 * COUNT
+
+    store = ProgressStore(db)
+    conn = store._conn()
+    answers = conn.execute("SELECT COUNT(*) FROM quiz_answers WHERE session_id = 'tui'")
+    assert answers.fetchone()[0] == COUNT
+    steps = conn.execute("SELECT COUNT(*) FROM lab_results WHERE lab_id = '96-killed'")
+    assert steps.fetchone()[0] == COUNT
+    # The two really wrote at the same time: their spans of commits overlap.
+    tui_span = conn.execute("SELECT MIN(at), MAX(at) FROM quiz_answers").fetchone()
+    watch_span = conn.execute("SELECT MIN(at), MAX(at) FROM lab_results").fetchone()
+    assert tui_span[0] < watch_span[1] and watch_span[0] < tui_span[1]
+    hints = store.lab_state("shared-lab")["hints_shown"]  # one row both update in turn
+    assert set(hints) == {f"{role}-{n}" for role in ("tui", "watch") for n in range(COUNT)}
+    # Each answered question's card carries its latest review: the watch, making questions
+    # due after failed checks, never overwrote a card with an older copy.
+    stale = []
+    for qid, (raw, _due) in store.cards().items():
+        latest = max((a["at"] for a in store.answers(qid)), default=None)
+        if latest is None:
+            continue
+        reviewed = json.loads(raw).get("last_review")
+        if reviewed is None or datetime.fromisoformat(reviewed).timestamp() < latest - 1.0:
+            stale.append(qid)
+    print(f"\n{4 * COUNT} interleaved writes from 2 processes, {len(stale)} lost updates")
+    assert stale == []
