@@ -90,7 +90,9 @@ async def test_websocket_refuses_other_sites_and_rebound_names(tmp_path: Path) -
             # The page itself, asked for by its own name, is served and points at itself.
             async with http.get(server.url) as page:
                 assert page.status == 200
-                assert f'data-session-websocket-url="ws://{host}/ws"' in await page.text()
+                html = await page.text()
+                assert f'data-session-websocket-url="ws://{host}/ws"' in html
+                assert "googleapis" not in html, "the page must load with no outside request"
         assert server.tabs() == [], "a refused connection must not start a tutor"
         assert server.interrupt() == 0
 

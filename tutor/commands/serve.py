@@ -182,10 +182,13 @@ def _make_server(argv: list[str], **options: Any) -> Any:
     import contextlib
     import logging
     import os
+    import re
     import signal
     import sys
+    from pathlib import Path
 
     import aiohttp_jinja2
+    import jinja2
     from aiohttp import web
     from aiohttp.web_runner import GracefulExit
     from textual_serve.app_service import AppService
@@ -226,6 +229,16 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             self.public = bool(options["public"])
             self.max_sessions = int(options["max_sessions"])
             self.sockets: set[web.WebSocketResponse] = set()
+
+        async def _make_app(self) -> web.Application:
+            app = await super()._make_app()
+            # The stock page links a Google Fonts stylesheet, and textual.js only connects on
+            # window.onload: on a classroom network that drops outside traffic the page would
+            # hang until that request times out. Serve the page without it (monospace fallback).
+            stock = (Path(self.templates_path) / "app_index.html").read_text(encoding="utf-8")
+            page = re.sub(r"<link[^>]*fonts\.googleapis\.com[^>]*>", "", stock, flags=re.S)
+            aiohttp_jinja2.setup(app, loader=jinja2.DictLoader({"app_index.html": page}))
+            return app
 
         def initialize_logging(self) -> None:
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
