@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
 from tutor.cloud.clients import client
 from tutor.cloud.endpoint import Endpoint
+from tutor.engine.observe.timeline import lifecycle, recent_messages
 
 from .helpers import unique, wait_for
 
@@ -75,6 +77,25 @@ def test_full_lifecycle_with_dlq_and_redrive(localstack: Endpoint) -> None:
     ]
     assert all(e.account and e.region for e in events)
     assert [e.seq for e in events] == sorted(e.seq for e in events)
+
+    steps = lifecycle(events, mid)
+    assert [s.title for s in steps] == [
+        "sent", "received #1", "visibility expired", "received #2", "visibility expired",
+        f"moved to DLQ {dlq_name}", "received #3", "visibility changed",
+        f"redriven to {src_name}", "received #5", "deleted"]
+    assert [s.pointer.tag for s in steps] == [
+        "retention", "visibility-timeout", "visibility-timeout", "idempotency",
+        "visibility-timeout", "dlq", "idempotency", "visibility-timeout", "redrive",
+        "idempotency", None]
+    assert steps[5].pointer.text.startswith("maxReceiveCount reached")
+    assert steps[8].pointer.text == "DLQ redrive (StartMessageMoveTask) back to the source"
+    assert steps[-1].pointer.text == "only DeleteMessage ends a message's life"
+    assert steps[0].offset == 0 and all(
+        a.offset <= b.offset for a, b in itertools.pairwise(steps))
+    assert steps[2].offset >= 1.0  # the 1 s visibility timeout really ran out
+    [summary] = recent_messages(events, [dlq_name])
+    assert (summary.message_id, summary.queue, summary.state, summary.receive_count) == (
+        mid, src_name, "deleted", 5)
 
 
 def test_fifo_duplicates_visibility_and_order(localstack: Endpoint) -> None:

@@ -153,3 +153,46 @@ def oldest_age(events: Iterable[TraceEvent], now: float,
             born[key] = first_sent.get(e.message_id, e.at)  # sent before the buffer began
     ages = [now - t for (q, _), t in born.items() if queue is None or q == queue]
     return max(ages) if ages else None
+
+
+class TraceLog:
+    """Events gathered across polls (the newest `keep`), for screens that refresh often.
+
+    Filters by account on the server and by queue here (a message's timeline crosses
+    queues: source, DLQ and back), so one poll serves several queues.
+    """
+
+    def __init__(self, endpoint: Endpoint | str, *, account: str | None = None,
+                 queues: Iterable[str] | None = None, keep: int = 20_000) -> None:
+        self.endpoint = endpoint
+        self.account = account
+        self.queues = set(queues) if queues is not None else None
+        self.keep = keep
+        self.page = 5000
+        self.events: list[TraceEvent] = []
+        self.next_seq = 0
+        self.available = True
+        self.reason = ""
+        self.dropped = 0  # events the ring buffer overwrote before we read them
+
+    def _wanted(self, e: TraceEvent) -> bool:
+        return self.queues is None or e.queue in self.queues or e.other_queue in self.queues
+
+    def poll(self, max_batches: int = 10) -> list[TraceEvent]:
+        """Fetch what is new (raises LocalStackUnreachable); returns the new events kept."""
+        new: list[TraceEvent] = []
+        for _ in range(max_batches):  # bounded catch-up after a long pause
+            batch = fetch(self.endpoint, self.next_seq, account=self.account,
+                          limit=self.page)
+            self.available, self.reason = batch.available, batch.reason
+            if not batch.available:
+                break
+            self.dropped += batch.dropped
+            new += [e for e in batch.events if self._wanted(e)]
+            more = len(batch.events) >= self.page  # a full page: there may be more
+            self.next_seq = batch.next_seq
+            if not more:
+                break
+        if new:
+            self.events = (self.events + new)[-self.keep:]
+        return new
