@@ -56,7 +56,9 @@ def _class_report(args: argparse.Namespace) -> int:
     from tutor.engine.report.export import write_text
 
     summary = summarize(load_exports(Path(args.folder).expanduser()))
-    print_summary(summary, Console(soft_wrap=False))
+    for warning in summary.warnings:  # one line each, on stderr, like every command
+        print(f"warning: {warning}", file=sys.stderr)
+    print_summary(summary, Console(), warnings=False)
     path = write_text(Path(args.output).expanduser(), to_html(summary))
     print(f"wrote {path} ({len(summary.learners)} learner(s))", file=sys.stderr)
     return 0

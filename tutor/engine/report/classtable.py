@@ -97,13 +97,15 @@ def _pointers(summary: ClassSummary) -> Table:
     return table
 
 
-def renderable(summary: ClassSummary) -> Group:
+def renderable(summary: ClassSummary, warnings: bool = True) -> Group:
     parts: list[Table | Text] = [
-        Text.from_markup(f"[yellow]warning:[/] {escape(w)}") for w in summary.warnings]
+        Text.from_markup(f"[yellow]warning:[/] {escape(w)}")
+        for w in (summary.warnings if warnings else [])]
     parts += [_struggles(summary), _learners(summary), _matrix(summary), _labs(summary),
               _pointers(summary)]
     return Group(*parts)
 
 
-def print_summary(summary: ClassSummary, console: Console | None = None) -> None:
-    (console or Console()).print(renderable(summary))
+def print_summary(summary: ClassSummary, console: Console | None = None,
+                  warnings: bool = True) -> None:
+    (console or Console()).print(renderable(summary, warnings))
