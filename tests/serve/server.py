@@ -51,10 +51,12 @@ class Served:
         self.tabs_seen.update((child.pid, child) for child in children)
         return children
 
-    def interrupt(self) -> int:
-        """Ctrl-C, as a terminal sends it; the exit code once it has stopped."""
+    def interrupt(self, times: int = 1) -> int:
+        """Ctrl-C (pressed `times` times), as a terminal sends it; the exit code."""
         self.tabs()
-        self.proc.send_signal(signal.SIGINT)
+        for _ in range(times):
+            self.proc.send_signal(signal.SIGINT)
+            time.sleep(0.02)
         return self.proc.wait(timeout=STOP_TIMEOUT)
 
 

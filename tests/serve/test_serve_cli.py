@@ -127,3 +127,20 @@ async def test_sessions_are_capped_and_tabs_die_with_the_server(tmp_path: Path) 
             assert gone_after < 0.5, f"the tab lingered {gone_after:.2f} s"
             print(f"tab gone {gone_after:.2f} s after the server was killed")
             await first.close()
+
+
+async def test_impatient_ctrl_c_stops_cleanly_with_a_tab_open(tmp_path: Path) -> None:
+    import time
+
+    with served(tmp_path, NOWHERE) as server:
+        ws_url = server.url.replace("http://", "ws://") + "ws"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
+            tab_socket = await http.ws_connect(ws_url)
+            deadline = time.monotonic() + 15
+            while not server.tabs() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            (tab,) = server.tabs()
+            assert server.interrupt(times=3) == 0, server.output()
+            await tab_socket.close()
+        assert "Traceback" not in server.output() and "tutor serve stopped" in server.output()
+        assert not tab.is_running() or tab.status() == "zombie", "the tab outlived Ctrl-C"

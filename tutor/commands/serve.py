@@ -291,8 +291,12 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             self.sockets.add(websocket)
             try:
                 await websocket.prepare(request)
+
+                async def close() -> None:
+                    await websocket.close()
+
                 tab = TabProcess(self.command, write_bytes=websocket.send_bytes,
-                                 write_str=websocket.send_str, close=websocket.close,
+                                 write_str=websocket.send_str, close=close,
                                  download_manager=self.download_manager)
                 await tab.start(width, height)
                 await self._process_messages(websocket, tab)
@@ -312,7 +316,14 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
 
+            stopping = False
+
             def request_exit() -> None:
+                nonlocal stopping
+                if stopping:  # a second Ctrl-C: the bounded shutdown is already under way
+                    print("stopping (tabs get up to 10 s to quit)…", file=sys.stderr)
+                    return
+                stopping = True
                 raise GracefulExit()
 
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -323,6 +334,8 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             finally:
                 if not loop.is_closed():
                     loop.close()
+                # LocalStack clean-up may follow; a late Ctrl-C must not cut it short.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     server = TutorServer()
     host = options["host"]
