@@ -50,6 +50,8 @@ def test_all_formats_into_a_folder_and_one_into_a_file(
     assert sorted(p.name for p in out.iterdir()) == [
         "tutor-report-ada.csv", "tutor-report-ada.json", "tutor-report-ada.junit.xml"]
     assert "wrote" in capsys.readouterr().err
+    assert cli.main(["report", "-o", f"{tmp_path / 'new-folder'}/"]) == 0
+    assert [p.name for p in (tmp_path / "new-folder").iterdir()] == ["tutor-report-ada.json"]
     single = tmp_path / "mine.xml"
     assert cli.main(["report", "--format", "junit", "-o", str(single)]) == 0
     assert ET.parse(single).getroot().tag == "testsuites"

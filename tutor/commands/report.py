@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,9 @@ def _report(args: argparse.Namespace) -> int:
     if args.output is None and len(formats) == 1:
         sys.stdout.write(export.render(report, formats[0]))
         return 0
-    target = Path(args.output) if args.output else Path.cwd()
-    for path in export.write(report, formats, target):
+    target = Path(args.output).expanduser() if args.output else Path.cwd()
+    folder = bool(args.output) and args.output.endswith(("/", os.sep))  # `-o out/`
+    for path in export.write(report, formats, target, folder=folder):
         print(f"wrote {path}", file=sys.stderr)
     return 0
 

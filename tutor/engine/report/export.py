@@ -48,15 +48,15 @@ def write_text(path: Path, text: str) -> Path:
     return path
 
 
-def write(report: LearnerReport, formats: list[str], target: Path) -> list[Path]:
-    """Write each format; `target` is a folder (several formats, or an existing folder)
-    or a file (one format)."""
+def write(report: LearnerReport, formats: list[str], target: Path,
+          folder: bool = False) -> list[Path]:
+    """Write each format into `target`: a folder when `folder`, when several formats are
+    asked for or when it is an existing folder; else the one format's file."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise TutorError(f"no report format '{(unknown or [''])[0]}'", "Unknown format",
                          "choose one of " + ", ".join(FORMATS))
-    folder = len(formats) > 1 or target.is_dir() or str(target).endswith(os.sep)
-    if folder:
+    if folder or len(formats) > 1 or target.is_dir():
         if target.exists() and not target.is_dir():
             raise TutorError(f"{target} is a file, and several formats need a folder",
                              "Not a folder", "give a folder with -o, or one --format")
