@@ -155,11 +155,11 @@ def _start(args: argparse.Namespace) -> int:
 
 def _print_step(console: Any, lab: Any, number: int, report: Any) -> None:
     icon = {"passed": "[green]✔[/]", "failed": "[red]✘[/]", "blocked": "[yellow]⏸[/]",
-            "skipped": "[blue]↷[/]"}[report.status]
+            "skipped": "[blue]↷[/]", "unreachable": "[yellow]?[/]"}[report.status]
     score = f"{report.score:g}/{report.max_score:g}"
     console.print(f" {icon} {number}. [bold]{report.step_id}[/] {_esc(report.title)}  "
                   f"[dim]{score} · {report.seconds:.1f} s[/]")
-    if report.status in ("blocked", "skipped"):
+    if report.status in ("blocked", "skipped", "unreachable"):
         console.print(f"      [dim]{_esc(report.note)}[/]")
         return
     for result in report.checks:

@@ -216,6 +216,14 @@ class ProgressStore:
                 bool(row["passed"]), row["at"], json.loads(row["detail"]))
         return latest
 
+    def step_history(self, lab_id: str) -> list[StepResult]:
+        """Every recorded attempt of a lab's steps, oldest first."""
+        rows = self._conn().execute(
+            "SELECT * FROM lab_results WHERE lab_id = ? ORDER BY at, id", (lab_id,)).fetchall()
+        return [StepResult(row["lab_id"], row["step_id"], row["score"], row["max_score"],
+                           bool(row["passed"]), row["at"], json.loads(row["detail"]))
+                for row in rows]
+
     def best_steps(self, lab_id: str) -> dict[str, float]:
         rows = self._conn().execute(
             "SELECT step_id, MAX(score / max_score) AS best FROM lab_results "

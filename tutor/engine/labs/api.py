@@ -72,8 +72,15 @@ def run_checks(lab: Lab, endpoint: Endpoint | None = None, *,
     Runs for seconds (scenarios run the learner's programs): call it from a worker thread.
     With `store`, results are recorded and failed steps' exam tags fed to the quiz.
     """
-    report = _run_checks(lab, endpoint or active(), workspace or _workspace(lab),
-                         on_result=on_result, steps=steps)
+    from tutor.engine.labs.runner import CheckRunInterrupted
+
+    try:
+        report = _run_checks(lab, endpoint or active(), workspace or _workspace(lab),
+                             on_result=on_result, steps=steps)
+    except CheckRunInterrupted as lost:
+        if store is not None:  # keep what the learner earned before LocalStack went away
+            record(lab, lost.report, store)
+        raise
     if store is not None:
         record(lab, report, store)
     return report
