@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -37,7 +38,16 @@ class Served:
     out: Path
     err: Path
     started_in: float
+    page: str = ""  # the printed address, with its access token
     tabs_seen: dict[int, psutil.Process] = field(default_factory=dict)
+
+    def ws_url(self, query: str = "") -> str:
+        return self.url.replace("http://", "ws://") + "ws" + query
+
+    def cookie(self) -> dict[str, str]:
+        """The header a browser sends once it has opened the printed address."""
+        port = self.url.rsplit(":", 1)[1].strip("/")
+        return {"Cookie": f"tutor_serve_{port}={self.page.split('token=', 1)[1]}"}
 
     def output(self) -> str:
         return self.out.read_text(errors="replace") + self.err.read_text(errors="replace")
@@ -78,6 +88,9 @@ def served(tmp_path: Path, endpoint: str, *extra: str) -> Iterator[Served]:
                 raise AssertionError(f"tutor serve did not start:\n{server.output()}")
             time.sleep(0.05)
         server.started_in = time.monotonic() - started
+        found = re.search(r"Serving the tutor at (\S+)", out.read_text())
+        assert found, server.output()
+        server.page = found.group(1)
         yield server
     finally:
         with contextlib.suppress(ProcessLookupError):

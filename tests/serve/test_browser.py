@@ -34,7 +34,7 @@ async def test_browser_shows_home_and_a_key_opens_help(localstack, tmp_path: Pat
             await page.send("Page.enable")
             await page.send("Network.enable")  # WebSocket frames, as the page gets them
             loaded = time.monotonic()
-            await page.send("Page.navigate", url=server.url)
+            await page.send("Page.navigate", url=server.page)
 
             await page.wait_for("the home screen in the browser",
                                 lambda: HOME_TEXT in received_text(page), 60)

@@ -71,29 +71,44 @@ def test_public_warns_before_listening() -> None:
     assert error.startswith("error: Cannot listen on 192.0.2.1:8000")
 
 
-async def test_websocket_refuses_other_sites_and_rebound_names(tmp_path: Path) -> None:
+async def test_only_the_printed_address_gets_a_tutor(tmp_path: Path) -> None:
     with served(tmp_path, NOWHERE) as server:
-        ws_url = server.url.replace("http://", "ws://") + "ws"
         host = server.url.split("/")[2]
+        assert server.page.startswith(server.url + "?token=")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
-            # A page on another site may open a WebSocket to localhost: it must not get a tutor.
+            # Loopback is not "only me" (other users of the machine), nor is a classroom LAN.
+            async with http.get(server.url) as page:
+                assert page.status == 403
+            with pytest.raises(aiohttp.WSServerHandshakeError) as tokenless:
+                await http.ws_connect(server.ws_url())
+            assert tokenless.value.status == 403
+            # A page on another site may open a WebSocket to localhost: it must not get a
+            # tutor even when the browser holds the cookie (SameSite is the browser's job).
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await http.ws_connect(ws_url, headers={"Origin": "http://evil.example"})
+                await http.ws_connect(server.ws_url(), headers={
+                    "Origin": "http://evil.example", **server.cookie()})
             assert refused.value.status == 403
             # DNS rebinding: a foreign name pointing at 127.0.0.1 is not served.
-            async with http.get(server.url, headers={"Host": f"evil.example:{host.split(':')[1]}"}
-                                ) as page:
+            port = host.split(":")[1]
+            async with http.get(server.page, headers={"Host": f"evil.example:{port}"}) as page:
                 assert page.status == 403
             with pytest.raises(aiohttp.WSServerHandshakeError) as rebound:
-                await http.ws_connect(ws_url, headers={"Host": "evil.example"})
+                await http.ws_connect(server.ws_url(), headers={
+                    "Host": f"evil.example:{port}", **server.cookie()})
             assert rebound.value.status == 403
-            # The page itself, asked for by its own name, is served and points at itself.
-            async with http.get(server.url) as page:
+            assert server.tabs() == [], "a refused connection must not start a tutor"
+            # The printed address: the page, pointing at itself, and the token as a cookie.
+            async with http.get(server.page) as page:
                 assert page.status == 200
                 html = await page.text()
                 assert f'data-session-websocket-url="ws://{host}/ws"' in html
                 assert "googleapis" not in html, "the page must load with no outside request"
-        assert server.tabs() == [], "a refused connection must not start a tutor"
+                set_cookie = page.headers["Set-Cookie"]
+                assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
+            # The control: same origin, with the token, is served.
+            tab_socket = await http.ws_connect(server.ws_url(), headers={
+                "Origin": server.url.rstrip("/"), **server.cookie()})
+            await tab_socket.close()
         assert server.interrupt() == 0
 
 
@@ -103,15 +118,15 @@ async def test_sessions_are_capped_and_tabs_die_with_the_server(tmp_path: Path) 
     import time
 
     with served(tmp_path, NOWHERE, "--max-sessions", "1") as server:
-        ws_url = server.url.replace("http://", "ws://") + "ws?width=80&height=24"
+        ws_url = server.ws_url("?width=80&height=24")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
-            first = await http.ws_connect(ws_url)
+            first = await http.ws_connect(ws_url, headers=server.cookie())
             deadline = time.monotonic() + 15
             while not server.tabs() and time.monotonic() < deadline:
                 time.sleep(0.05)
             (tab,) = server.tabs()
             with pytest.raises(aiohttp.WSServerHandshakeError) as full:
-                await http.ws_connect(ws_url)
+                await http.ws_connect(ws_url, headers=server.cookie())
             assert full.value.status == 503
             # The server killed outright (no clean-up of its own): the kernel ends the tab.
             os.kill(server.proc.pid, signal.SIGKILL)
@@ -133,9 +148,9 @@ async def test_impatient_ctrl_c_stops_cleanly_with_a_tab_open(tmp_path: Path) ->
     import time
 
     with served(tmp_path, NOWHERE) as server:
-        ws_url = server.url.replace("http://", "ws://") + "ws"
+        ws_url = server.ws_url()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
-            tab_socket = await http.ws_connect(ws_url)
+            tab_socket = await http.ws_connect(ws_url, headers=server.cookie())
             deadline = time.monotonic() + 15
             while not server.tabs() and time.monotonic() < deadline:
                 time.sleep(0.05)

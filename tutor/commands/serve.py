@@ -183,6 +183,7 @@ def _make_server(argv: list[str], **options: Any) -> Any:
     import logging
     import os
     import re
+    import secrets
     import signal
     import sys
     from pathlib import Path
@@ -229,6 +230,10 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             self.public = bool(options["public"])
             self.max_sessions = int(options["max_sessions"])
             self.sockets: set[web.WebSocketResponse] = set()
+            # Who may open a tab: whoever has the printed address. Loopback alone does not
+            # say that (other users of this machine reach it too), nor does a classroom LAN.
+            self.token = secrets.token_urlsafe(9)
+            self.cookie = f"tutor_serve_{options['port']}"  # cookies ignore the port
 
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
@@ -245,8 +250,9 @@ def _make_server(argv: list[str], **options: Any) -> Any:
                                 format="tutor serve: %(message)s")
 
         async def on_startup(self, app: web.Application) -> None:
-            print(f"Serving the tutor at {self.public_url}/ — each browser tab runs its own "
-                  f"tutor on the LocalStack at {options['endpoint_url']}", flush=True)
+            print(f"Serving the tutor at {self.public_url}/?token={self.token}", flush=True)
+            print(f"Each browser tab runs its own tutor, all on the LocalStack at "
+                  f"{options['endpoint_url']}", flush=True)
             print("Press Ctrl-C to stop", flush=True)
 
         async def on_shutdown(self, app: web.Application) -> None:
@@ -267,20 +273,34 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             if websocket and cross:
                 raise web.HTTPForbidden(text="tutor serve: cross-origin connection refused")
 
-        @aiohttp_jinja2.template("app_index.html")
-        async def handle_index(self, request: web.Request) -> dict[str, Any]:
+        def has_token(self, request: web.Request) -> bool:
+            given = request.cookies.get(self.cookie, "")
+            return secrets.compare_digest(given.encode(), self.token.encode())
+
+        async def handle_index(self, request: web.Request) -> web.StreamResponse:
             self.check_request(request, websocket=False)
+            from_url = request.query.get("token", "")
+            if not (secrets.compare_digest(from_url.encode(), self.token.encode())
+                    or self.has_token(request)):
+                raise web.HTTPForbidden(text="tutor serve: open the full address that "
+                                        "`tutor serve` printed (it carries the access token)")
             # URLs follow the address the browser used (works for 0.0.0.0 and any name).
             base = f"http://{request.host}"
-            return {
+            page = aiohttp_jinja2.render_template("app_index.html", request, {
                 "font_size": max(8, min(40, to_int(request.query.get("fontsize", "16"), 16))),
                 "app_websocket_url": f"ws://{request.host}/ws",
                 "config": {"static": {"url": f"{base}/static/"}},
                 "application": {"name": "SQS tutor"},
-            }
+            })
+            # The WebSocket is opened by this page's script, which cannot add headers: the
+            # token travels as a cookie that other sites' pages never get (SameSite=Strict).
+            page.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
+            return page
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
             self.check_request(request, websocket=True)
+            if not self.has_token(request):
+                raise web.HTTPForbidden(text="tutor serve: no access token; open the page first")
             if len(self.sockets) >= self.max_sessions:
                 raise web.HTTPServiceUnavailable(
                     text=f"tutor serve: {self.max_sessions} tabs are open already")
