@@ -35,13 +35,17 @@ def stem(report: LearnerReport) -> str:
 
 def write_text(path: Path, text: str) -> Path:
     """Write atomically (a half-written export must never be collected); one-line errors."""
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; an export is meant to be shared
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise TutorError(f"cannot write {path}: {exc.strerror or exc}", "Cannot write",
                          "choose another place with -o, or fix the folder's permissions"
                          ) from None
