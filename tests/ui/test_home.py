@@ -110,3 +110,141 @@ async def test_help_names_the_workspace(labs: Path, quizzes: Path, tutor_home: P
         assert str(tutor_home / "workspace") in text and "ctrl+s" in text
         await pilot.press("escape")
         await _until(lambda: not isinstance(app.screen, HelpScreen), pilot)
+
+
+def _seed(store_path: Path | None = None) -> None:
+    """A learner with some history: a passed lab step, answers, one card due, one later."""
+    import time as _time
+
+    from tutor.engine.progress import open_store
+
+    store = open_store(store_path)
+    store.record_step("09-fifo", "fifo-queue", 5, 5, True)
+    store.record_step("09-fifo", "fifo-queue", 5, 5, True)
+    store.record_answer("ui-single", "ui-fixture", "practice", True, ["a"])
+    store.record_answer("ui-multiple", "ui-fixture", "practice", False, ["a", "c"])
+    store.record_answer("ui-multiple", "ui-fixture", "practice", False, ["a", "d"])
+    from tutor.engine.quiz.srs import Schedule
+
+    schedule = Schedule(store)
+    schedule.make_due(["ui-multiple"])  # due now
+    later = schedule.new_card("ui-single")
+    store.save_card("ui-single", later.to_json(), _time.time() + 3 * 3600)
+    store.close()
+
+
+async def test_summary_shows_due_reviews_exam_countdown_and_pointers(
+        labs: Path, quizzes: Path) -> None:
+    from datetime import date, timedelta
+
+    from tutor.engine.progress import open_store
+
+    _seed()
+    store = open_store()
+    store.set_setting("exam_date", (date.today() + timedelta(days=12)).isoformat())
+    store.close()
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen.query_one("#home-summary")
+        await _until(lambda: app.screen.summary is not None, pilot)
+        text = str(summary.render())
+        assert "Reviews due: 1 (v)" in text
+        assert "Exam in 12 days" in text
+        # dlq: 0 of 2 right; visibility-timeout 1 of 1 (too few answers to rank)
+        assert "weakest: dlq 0%" in text
+        touched = app.screen.summary.pointers_touched
+        assert touched >= 3  # dlq, redrive, visibility-timeout + the FIFO step's pointers
+        assert f"Exam pointers practised: {touched}/" in text
+
+
+async def test_exam_date_key_sets_checks_and_clears(labs: Path, quizzes: Path) -> None:
+    from textual.widgets import Input
+
+    from tutor.ui.dialogs.exam_date import ExamDateDialog
+
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(lambda: app.screen.summary is not None, pilot)
+        assert "Exam date: not set (e)" in str(app.screen.query_one("#home-summary").render())
+        await pilot.press("e")
+        await _until(lambda: isinstance(app.screen, ExamDateDialog), pilot)
+        await pilot.press(*"next week", "enter")  # not a date: said, dialog stays
+        problem = app.screen.query_one("#exam-date-problem")
+        await _until(lambda: "YYYY-MM-DD" in str(problem.render()), pilot)
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*"2099-01-31", "enter")
+        await _until(lambda: not isinstance(app.screen, ExamDateDialog), pilot)
+        home = app.screen
+        await _until(lambda: home.summary is not None and
+                     home.summary.exam_date == "2099-01-31", pilot)
+        assert "(2099-01-31)" in str(home.query_one("#home-summary").render())
+        assert app.course.store().setting("exam_date") == "2099-01-31"
+        await pilot.press("e")  # the dialog shows the date; emptied, it clears it
+        await _until(lambda: isinstance(app.screen, ExamDateDialog), pilot)
+        field = app.screen.query_one(Input)
+        assert field.value == "2099-01-31"
+        field.value = ""
+        await pilot.press("enter")
+        await _until(lambda: home.summary is not None and home.summary.exam_date is None,
+                     pilot)
+        assert app.course.store().setting("exam_date") is None
+        await pilot.press("e", "escape")  # escape changes nothing
+        await _until(lambda: app.screen is home, pilot)
+
+
+async def test_review_key_starts_the_due_cards_or_says_none(labs: Path, quizzes: Path) -> None:
+    from tutor.ui.screens.practice import PracticeScreen
+
+    from .helpers import notes
+
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(lambda: app.screen.summary is not None, pilot)
+        await pilot.press("v")  # nothing due: a toast, the home screen stays
+        await _until(lambda: any("No cards are due" in n for n in notes(app)), pilot)
+        home = app.screen
+        assert home.__class__.__name__ == "HomeScreen"
+    _seed()
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(lambda: app.screen.summary is not None, pilot)
+        await pilot.press("v")
+        await _until(lambda: isinstance(app.screen, PracticeScreen), pilot)
+        session = app.screen.session
+        assert session.mode == "review"
+        assert [q.id for _b, q in session.items] == ["ui-multiple"]  # the due one only
+        await pilot.press("escape")
+        await _until(lambda: app.screen.__class__.__name__ == "HomeScreen", pilot)
+
+
+async def test_home_fits_80x24(labs: Path, quizzes: Path) -> None:
+    """Nothing essential is cut off in the smallest terminal promised."""
+    from textual.widgets import Footer
+
+    from tutor.ui.widgets.connection import ConnectionBar
+
+    _seed()
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint="http://127.0.0.1:9")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await _until(lambda: screen.summary is not None, pilot)
+        await _until(lambda: screen.query_one(ConnectionBar).state.phase == "lost", pilot)
+        await pilot.pause()
+        whole = screen.region
+        for selector in ("#home-summary", "#labs", "#banks", "#labs-title", "#banks-title",
+                         ConnectionBar, Footer):
+            widget = screen.query_one(selector)  # type: ignore[call-overload]
+            assert widget.region.height > 0, f"{selector} is not shown"
+            assert whole.contains_region(widget.region), f"{selector} is cut off"
+        # Both tables show their header and at least two rows.
+        for table_id in ("#labs", "#banks"):
+            assert screen.query_one(table_id, DataTable).region.height >= 3
+        # The lost bar shows the URL and the fix in full (it wraps, never clips).
+        bar = screen.query_one(ConnectionBar)
+        lines = bar.region.height
+        assert lines >= 2 and "127.0.0.1:9" in str(bar.render())
+        # Every key of the footer is inside the screen.
+        keys = [k for k in screen.query("FooterKey")]
+        assert {k.key for k in keys} >= {"l", "b", "v", "p", "e", "q", "question_mark"}
+        for key in keys:
+            assert whole.contains_region(key.region), f"footer key {key.key} cut off"

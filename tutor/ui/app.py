@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.worker import Worker, WorkerState
 
-from tutor.cloud.connection import ConnectionMonitor, ConnectionState
+from tutor.cloud.connection import SHELL_HINT, ConnectionMonitor, ConnectionState
 from tutor.cloud.endpoint import Endpoint
 from tutor.errors import TutorError
 from tutor.ui.course import Course
@@ -25,7 +27,11 @@ class TutorApp(App[None]):
     TITLE = "SQS Patterns Tutor"
     SUB_TITLE = "hands-on labs and exam drills"
     CSS_PATH = "app.tcss"
-    BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "help", "Help")]
+    # Its ^p entry would push `?` and ctrl+r out of an 80-column footer; every action
+    # has a key of its own.
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "help", "Help"),
+                Binding("ctrl+r", "restart_localstack", "Restart LocalStack")]
 
     class ConnectionChanged(Message):
         def __init__(self, state: ConnectionState) -> None:
@@ -45,6 +51,9 @@ class TutorApp(App[None]):
         self.connection = ConnectionState("booting", "Looking for LocalStack ...")
         self.monitor: ConnectionMonitor | None = None
         self._monitor_factory = monitor_factory
+        self.restarting: float | None = None  # time.monotonic() when a restart began
+        self.last_restart_seconds: float | None = None
+        self.restarted_from = ""
 
     def on_mount(self) -> None:
         # Thread workers on daemon threads: `q` must not wait for a running check.
@@ -68,11 +77,62 @@ class TutorApp(App[None]):
         self.monitor.run()
 
     def on_tutor_app_connection_changed(self, message: ConnectionChanged) -> None:
-        self.connection = message.state
-        for bar in self.screen.query(ConnectionBar):
-            bar.state = message.state
-        if message.state.phase in {"failed", "lost"} and message.state.fix:
-            self.show_error(TutorError(message.state.detail, "LocalStack", message.state.fix))
+        before, state = self.connection, message.state
+        self.connection = state
+        for screen in self.screen_stack:  # the bars under a dialog too
+            for bar in screen.query(ConnectionBar):
+                bar.state = state
+        self.refresh_bindings()  # ctrl+r shows in the footer only while it can help
+        if self.restarting is not None:
+            if state.phase == "ready":
+                self.last_restart_seconds = time.monotonic() - self.restarting
+                self.restarting = None
+                url = state.endpoint.url if state.endpoint else "?"
+                moved = "" if url == self.restarted_from else \
+                    f" (a new port: run {SHELL_HINT} again in your shell)"
+                self.notify(f"LocalStack restarted in {self.last_restart_seconds:.1f} s at "
+                            f"{url}{moved}; create the lab's resources again (its infra "
+                            "script) before checking", title="LocalStack", timeout=12)
+            return  # a failed restart is reported by its worker
+        if state.phase == "lost" and before.phase != "lost" and state.restartable:
+            self.offer_restart(state)
+        elif state.phase in {"failed", "lost"} and state.fix and before.phase != state.phase:
+            self.show_error(TutorError(state.detail, "LocalStack", state.fix))
+
+    def offer_restart(self, state: ConnectionState) -> None:
+        from tutor.ui.dialogs.restart import RestartOffer
+
+        if not any(isinstance(s, RestartOffer) for s in self.screen_stack):
+            self.push_screen(RestartOffer(state), self._restart_answer)
+
+    def _restart_answer(self, yes: bool | None) -> None:
+        if yes:
+            self.action_restart_localstack()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restart_localstack":
+            return self.connection.restartable and self.restarting is None
+        return True
+
+    def action_restart_localstack(self) -> None:
+        if self.monitor is None or not self.connection.restartable or self.restarting:
+            return
+        self.restarting = time.monotonic()
+        self.restarted_from = self.connection.endpoint.url if self.connection.endpoint else ""
+        self.refresh_bindings()
+        self.restart_localstack(self.monitor)
+
+    @work(thread=True, exclusive=True, group="restart", exit_on_error=False)
+    def restart_localstack(self, monitor: ConnectionMonitor) -> None:
+        monitor.restart()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The app's own workers (connection, restart); screens handle theirs in base.py.
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            if event.worker.group == "restart":
+                self.restarting = None
+                self.refresh_bindings()
+            self.show_error(event.worker.error, blocking=event.worker.group == "restart")
 
     def endpoint(self) -> Endpoint:
         """The LocalStack to use now; a TutorError while it boots or after it was lost."""

@@ -1,4 +1,5 @@
-"""The home screen: labs and quiz banks with the learner's progress, and the connection."""
+"""The home screen: labs and quiz banks with progress, reviews due, the exam countdown,
+progress by exam pointer, and the LocalStack connection."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from tutor.engine.catalog import Entry
-from tutor.ui.progress_summary import BankFigures
+from tutor.ui.progress_summary import BankFigures, HomeSummary
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
@@ -33,8 +34,11 @@ def clip(text: str, width: int) -> str:
 class HomeScreen(TutorScreen):
     BINDINGS = [
         Binding("l", "focus_labs", "Labs"),
-        Binding("b", "focus_banks", "Quiz banks"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("b", "focus_banks", "Quizzes"),
+        Binding("v", "review", "Review"),
+        Binding("p", "progress", "Progress"),
+        Binding("e", "exam_date", "Exam date"),
+        Binding("r", "refresh", "Refresh", show=False),
     ]
     BLOCKING_GROUPS = frozenset({"quiz"})
 
@@ -45,6 +49,11 @@ class HomeScreen(TutorScreen):
             self.labs = labs
             self.banks = banks
             self.topics = topics
+
+    class SummaryLoaded(Message):
+        def __init__(self, summary: HomeSummary) -> None:
+            super().__init__()
+            self.summary = summary
 
     class CatalogRead(Message):
         def __init__(self, labs: list[Entry], banks: list[Entry]) -> None:
@@ -67,9 +76,12 @@ class HomeScreen(TutorScreen):
         self.figures: dict[str, BankFigures] = {}
         self.topics: list[tuple[str, int]] | None = None
         self.lab_lines: dict[str, str] = {}
+        self.summary: HomeSummary | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static("Reviews due: … · Exam: … · Exam pointers: …", id="home-summary",
+                     markup=False)
         with Horizontal(id="home-panes"):
             with Vertical(id="labs-pane", classes="pane"):
                 yield Label("Labs (reading labs/ …)", classes="pane-title", id="labs-title")
@@ -78,7 +90,7 @@ class HomeScreen(TutorScreen):
                 yield Label("Quiz banks (reading quizzes/ …)", classes="pane-title",
                             id="banks-title")
                 yield DataTable(id="banks", cursor_type="row", zebra_stripes=True)
-        yield ConnectionBar(id="connection")
+        yield ConnectionBar(id="connection", hint=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -143,11 +155,12 @@ class HomeScreen(TutorScreen):
         self.query_one("#labs-title", Label).update(
             f"Labs ({len(labs)})" if labs else "Labs (none found in labs/)")
         self.query_one("#banks-title", Label).update(
-            f"Quiz banks ({len(banks)})" if banks else "Quiz banks (none found in quizzes/)")
+            f"Quiz banks ({len(banks)}) · enter: practice, topic, exam, review" if banks
+            else "Quiz banks (none found in quizzes/)")
 
     @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
     def load_progress(self) -> None:
-        from tutor.ui.progress_summary import bank_figures, lab_line
+        from tutor.ui.progress_summary import bank_figures, home_summary, lab_line
 
         store = self.course.store()
         labs = {e.id: lab_line(store, e) for e in self.labs if not e.problem}
@@ -156,6 +169,8 @@ class HomeScreen(TutorScreen):
         topics = Counter(tag for bank in banks for q in bank.questions for tag in q.tags)
         self.post_message(self.ProgressLoaded({}, bank_figures(store, banks),
                                               sorted(topics.items())))
+        self.post_message(self.SummaryLoaded(home_summary(store, banks,
+                                                          self.course.labs_dir)))
 
     def on_home_screen_progress_loaded(self, message: ProgressLoaded) -> None:
         lab_table = self.query_one("#labs", DataTable)
@@ -170,6 +185,10 @@ class HomeScreen(TutorScreen):
             if bank_id in bank_table.rows:
                 bank_table.update_cell(bank_id, "accuracy", figures.accuracy, update_width=True)
                 bank_table.update_cell(bank_id, "due", str(figures.due))
+
+    def on_home_screen_summary_loaded(self, message: SummaryLoaded) -> None:
+        self.summary = message.summary
+        self.query_one("#home-summary", Static).update(message.summary.text())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value
@@ -215,6 +234,44 @@ class HomeScreen(TutorScreen):
 
     def action_focus_banks(self) -> None:
         self.query_one("#banks", DataTable).focus()
+
+    def action_review(self) -> None:
+        from tutor.ui.dialogs.quiz_chooser import QuizChoice
+
+        self.start_review(QuizChoice("review", count=20))
+
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    def start_review(self, choice: QuizChoice) -> None:
+        # Its own group: "nothing is due" is a toast, not a blocking dialog.
+        from tutor.ui.quiz_launch import build_session
+
+        session, title = build_session(choice, self.course)
+        self.post_message(self.QuizReady(session, title))
+
+    def action_progress(self) -> None:
+        from tutor.ui.screens.progress import ProgressScreen
+
+        self.app.push_screen(ProgressScreen())
+
+    def action_exam_date(self) -> None:
+        from tutor.ui.dialogs.exam_date import ExamDateDialog
+
+        current = self.summary.exam_date if self.summary else None
+        self.app.push_screen(ExamDateDialog(current), self.exam_date_chosen)
+
+    def exam_date_chosen(self, text: str | None) -> None:
+        if text is not None:
+            self.save_exam_date(text)
+
+    @work(thread=True, exclusive=True, group="settings", exit_on_error=False)
+    def save_exam_date(self, text: str) -> None:
+        from tutor.engine.overview import set_exam_date
+
+        when = set_exam_date(self.course.store(), text)
+        self.app.call_from_thread(
+            self.notify, f"Exam date set to {when.isoformat()}: reviews are scheduled to "
+            "finish the day before" if when else "Exam date cleared", title="Exam date")
+        self.app.call_from_thread(self.load_progress)
 
     def action_refresh(self) -> None:
         self.course.forget_banks()
