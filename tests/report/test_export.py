@@ -86,6 +86,10 @@ def test_three_formats_parse_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert data["format"] == "sqs-tutor-report" and data["format_version"] == 1
     assert data["learner"] == "ada" and data["content_version"] == report.content_version
     assert LearnerReport.model_validate(data) == report
+    retry_json = next(lab for lab in data["labs"] if lab["id"] == "04-retry-dlq")
+    assert retry_json["percent"] == 40.0 and retry_json["time"]["idle_gap_seconds"] == 1800
+    assert data["quiz"]["by_bank"] == [{"id": "dlq-redrive", "name": report.quiz.by_bank[0].name,
+                                        "correct": 3, "total": 4, "percent": 75.0}]
 
     root = ET.parse(paths[1]).getroot()
     assert root.tag == "testsuites"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 FORMAT: Literal["sqs-tutor-report"] = "sqs-tutor-report"
 FORMAT_VERSION = 1
@@ -78,6 +78,7 @@ class LabEntry(_Model):
     time: TimeSpent
     steps: list[StepEntry]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def percent(self) -> float:
         return round(100 * self.score / self.max_score, 1) if self.max_score else 0.0
@@ -91,6 +92,7 @@ class Tally(_Model):
     correct: int
     total: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def percent(self) -> float:
         return round(100 * self.correct / self.total, 1) if self.total else 0.0
