@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Label, OptionList, Static, TabbedContent
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from tutor.engine.catalog import Entry
 from tutor.engine.labs.api import Hint, Lab, LabReport, ResetResult, StepReport
+from tutor.engine.labs.dashboard import DashboardFrame
 from tutor.ui import lab_text
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.dialogs.info import InfoDialog
@@ -23,10 +26,15 @@ from tutor.ui.lab_progress import LabProgress
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.lab_brief import LabBrief
+from tutor.ui.widgets.queue_dashboard import ChaosChooser, QueueDashboard
 from tutor.ui.widgets.step_list import StepList, StepState
 from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 
-LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch"}
+LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch", "dashboard"}
+# Shown only while the dashboard is: what they do is watched there.
+DASHBOARD_ACTIONS = {"chaos", "timeline"}
+CHAOS_KINDS = {"poison": "Send a poison message", "burst": "Send a burst",
+               "stop_consumer": "Stop a consumer"}
 
 
 class LabScreen(TutorScreen):
@@ -38,8 +46,14 @@ class LabScreen(TutorScreen):
         Binding("o", "solution", "Solution"),
         Binding("r", "reset", "Reset"),
         Binding("w", "watch", "Watch"),
+        Binding("d", "dashboard", "Dashboard", tooltip="Live queue dashboard (show/hide)"),
         Binding("v", "page('overview')", "Overview"),
         Binding("m", "page('readme')", "README"),
+        Binding("p", "chaos('poison')", "Poison", tooltip="Send the lab's poison message"),
+        Binding("u", "chaos('burst')", "Burst", tooltip="Send the lab's burst of messages"),
+        Binding("k", "chaos('stop_consumer')", "Stop consumer",
+                tooltip="Stop one of the lab's running consumers"),
+        Binding("t", "timeline", "Timeline", tooltip="Message timeline of the lab's queues"),
     ]
     BLOCKING_GROUPS = frozenset({"open"})
 
@@ -83,6 +97,16 @@ class LabScreen(TutorScreen):
             super().__init__()
             self.result = result
 
+    class DashboardSampled(Message):
+        def __init__(self, frame: DashboardFrame | None, problem: str = "") -> None:
+            super().__init__()
+            self.frame, self.problem = frame, problem
+
+    class ChaosDone(Message):
+        def __init__(self, label: str, line: str) -> None:
+            super().__init__()
+            self.label, self.line = label, line
+
     def __init__(self, entry: Entry) -> None:
         super().__init__()
         self.entry = entry
@@ -97,11 +121,13 @@ class LabScreen(TutorScreen):
             with Vertical(id="lab-steps", classes="pane"):
                 yield Label("Steps", classes="pane-title")
             yield LabBrief(id="lab-tabs")
+        yield QueueDashboard(f"lab{self.entry.id[:2]}-", id="dashboard")
         yield ConnectionBar()
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.entry.title
+        self.query_one(QueueDashboard).display = False
         self.load()
 
     # --- loading ---------------------------------------------------------------------
@@ -141,6 +167,12 @@ class LabScreen(TutorScreen):
             return None  # shown dimmed in the footer until the lab has loaded
         if action in {"start", "check", "reset"} and self._checking:
             return None  # not under a running check (reset would delete what it reads)
+        if action in DASHBOARD_ACTIONS:
+            if self.lab is None or not self.dashboard_shown:
+                return False
+            if action == "chaos":
+                return any(a.kind == parameters[0] for a in self.lab.spec.chaos)
+            return importlib.util.find_spec("tutor.ui.screens.timeline") is not None
         return True
 
     def worker_failed(self, worker: Worker[object]) -> None:
@@ -377,6 +409,93 @@ class LabScreen(TutorScreen):
             self.notify(", ".join(message.files[:3]), title="Saved: checking again",
                         markup=False)
             self.action_check()
+
+    # --- live queue dashboard and chaos ---------------------------------------------------
+
+    @property
+    def dashboard_shown(self) -> bool:
+        return bool(self.query_one(QueueDashboard).display)
+
+    def action_dashboard(self) -> None:
+        dashboard = self.query_one(QueueDashboard)
+        dashboard.display = not dashboard.display
+        if dashboard.display:
+            self.sample_queues()
+        else:
+            self.workers.cancel_group(self, "dashboard")
+        self.refresh_bindings()
+
+    def on_screen_suspend(self) -> None:
+        self.workers.cancel_group(self, "dashboard")  # nobody watches it under a dialog
+
+    def on_screen_resume(self) -> None:  # (TutorScreen's handler runs too: Textual's MRO)
+        if self.lab is not None and self.dashboard_shown:
+            self.sample_queues()
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "dashboard")
+
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+    def sample_queues(self) -> None:
+        """About once a second until cancelled; LocalStack away is shown, never raised."""
+        from tutor.engine.labs.dashboard import DashboardSampler
+        from tutor.errors import TutorError
+
+        assert self.lab is not None
+        worker = get_current_worker()
+        sampler: DashboardSampler | None = None
+        while not worker.is_cancelled:
+            tick = time.monotonic()
+            try:
+                endpoint = self.tutor.endpoint()
+            except TutorError as exc:
+                self.post_message(self.DashboardSampled(None, exc.message))
+            else:
+                if sampler is None or sampler.endpoint != endpoint:
+                    sampler = DashboardSampler(self.lab, endpoint,
+                                               workspace=self.progress.workspace)
+                frame = sampler.sample()
+                self.post_message(self.DashboardSampled(frame, frame.error))
+            while not worker.is_cancelled and time.monotonic() - tick < 1.0:
+                time.sleep(0.05)
+
+    def on_lab_screen_dashboard_sampled(self, message: DashboardSampled) -> None:
+        dashboard = self.query_one(QueueDashboard)
+        dashboard.problem = message.problem
+        if message.frame is not None:
+            dashboard.frame = message.frame
+
+    def action_chaos(self, kind: str) -> None:
+        if self.lab is None:
+            return
+        actions = [a for a in self.lab.spec.chaos if a.kind == kind]
+        if len(actions) == 1:
+            self.chaos(actions[0].id)
+        elif actions:
+            self.app.push_screen(
+                ChaosChooser(CHAOS_KINDS.get(kind, kind), [(a.id, a.label) for a in actions]),
+                lambda chosen: self.chaos(chosen) if chosen else None)
+
+    @work(thread=True, group="chaos", exit_on_error=False)
+    def chaos(self, action_id: str) -> None:
+        from tutor.engine.labs.chaos import action, run_chaos
+
+        assert self.lab is not None
+        endpoint = self.tutor.endpoint()  # a TutorError here is a toast, like the rest
+        line = run_chaos(self.lab, action_id, endpoint, workspace=self.progress.workspace)
+        self.post_message(self.ChaosDone(action(self.lab, action_id).label, line))
+
+    def on_lab_screen_chaos_done(self, message: ChaosDone) -> None:
+        self.notify(message.line, title=message.label, markup=False, timeout=8)
+
+    def action_timeline(self) -> None:
+        from tutor.ui.screens.timeline import TimelineScreen
+
+        endpoint = self.tutor.endpoint_or_toast()
+        if endpoint is None:
+            return
+        queues = list(self.query_one(QueueDashboard).rows)
+        self.app.push_screen(TimelineScreen(endpoint, queues, account=None))
 
     # --- navigation ----------------------------------------------------------------------
 
