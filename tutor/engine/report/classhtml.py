@@ -20,7 +20,7 @@ h2 { font-size: 1.15rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--li
 .meta, .note { color: var(--muted); }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line);
-  vertical-align: top; }
+  vertical-align: top; overflow-wrap: anywhere; }
 th { font-weight: 600; background: #f3f5f9; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.lab td { font-weight: 600; background: #fafbfd; }
@@ -68,7 +68,8 @@ def _table(headers: Sequence[str], rows: Iterable[str], text: Sequence[int] = (0
 def _learners(s: ClassSummary) -> str:
     rows = []
     for r in s.learners:
-        version = r.content_version + (" (other content)" if r.other_content else "")
+        version = r.content_version.removeprefix("sha256:")[:8] + (
+            " (other content)" if r.other_content else "")
         rows.append("<tr>" + _cell(r.name) + _cell(f"{r.labs_completed} / {r.labs_started}", True)
                     + _cell(f"{r.steps_passed} / {r.steps_total}", True) + _rate(r.percent)
                     + _cell(r.attempts, True) + _cell(duration(r.active_seconds), True)
