@@ -61,6 +61,17 @@ class Served:
         self.tabs_seen.update((child.pid, child) for child in children)
         return children
 
+    def wait_tab(self, timeout: float = 15) -> psutil.Process:
+        """The one tab's tutor, once it runs the tutor (not the server's fork before exec)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tabs = self.tabs()
+            with contextlib.suppress(psutil.Error):
+                if len(tabs) == 1 and "serve" not in tabs[0].cmdline():
+                    return tabs[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no tab tutor is running: {self.tabs()}\n{self.output()}")
+
     def interrupt(self, times: int = 1) -> int:
         """Ctrl-C (pressed `times` times), as a terminal sends it; the exit code."""
         self.tabs()

@@ -34,7 +34,8 @@ async def test_browser_shows_home_and_a_key_opens_help(localstack, tmp_path: Pat
             await page.send("Page.enable")
             await page.send("Network.enable")  # WebSocket frames, as the page gets them
             loaded = time.monotonic()
-            await page.send("Page.navigate", url=server.page)
+            # As in a classroom: the printed address, plus this learner's id.
+            await page.send("Page.navigate", url=server.page + "&learner=ada-l")
 
             await page.wait_for("the home screen in the browser",
                                 lambda: HOME_TEXT in received_text(page), 60)
@@ -42,7 +43,8 @@ async def test_browser_shows_home_and_a_key_opens_help(localstack, tmp_path: Pat
             await page.wait_for("the terminal to be shown", lambda: page.evaluate(
                 "document.body.classList.contains('-first-byte')"), 10)
             first_screen = time.monotonic() - loaded
-            assert len(server.tabs()) == 1, "one browser tab runs one tutor process"
+            tab = server.wait_tab()  # one browser tab runs one tutor process
+            assert tab.environ()["TUTOR_LEARNER"] == "ada-l"
             await page.evaluate("new Promise(r => setTimeout(r, 700))")  # fade-in, paint
             home = await page.screenshot(tmp_path / "home.png")
             assert HELP_TEXT not in received_text(page)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import time
 from pathlib import Path
 
 import aiohttp
@@ -113,18 +116,11 @@ async def test_only_the_printed_address_gets_a_tutor(tmp_path: Path) -> None:
 
 
 async def test_sessions_are_capped_and_tabs_die_with_the_server(tmp_path: Path) -> None:
-    import os
-    import signal
-    import time
-
     with served(tmp_path, NOWHERE, "--max-sessions", "1") as server:
         ws_url = server.ws_url("?width=80&height=24")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
             first = await http.ws_connect(ws_url, headers=server.cookie())
-            deadline = time.monotonic() + 15
-            while not server.tabs() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            (tab,) = server.tabs()
+            tab = server.wait_tab()
             with pytest.raises(aiohttp.WSServerHandshakeError) as full:
                 await http.ws_connect(ws_url, headers=server.cookie())
             assert full.value.status == 503
@@ -145,17 +141,40 @@ async def test_sessions_are_capped_and_tabs_die_with_the_server(tmp_path: Path) 
 
 
 async def test_impatient_ctrl_c_stops_cleanly_with_a_tab_open(tmp_path: Path) -> None:
-    import time
 
     with served(tmp_path, NOWHERE) as server:
         ws_url = server.ws_url()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
             tab_socket = await http.ws_connect(ws_url, headers=server.cookie())
-            deadline = time.monotonic() + 15
-            while not server.tabs() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            (tab,) = server.tabs()
+            tab = server.wait_tab()
             assert server.interrupt(times=3) == 0, server.output()
             await tab_socket.close()
         assert "Traceback" not in server.output() and "tutor serve stopped" in server.output()
         assert not tab.is_running() or tab.status() == "zombie", "the tab outlived Ctrl-C"
+
+
+async def test_a_learner_in_the_address_gets_their_own_home(tmp_path: Path,
+                                                            tutor_home: Path) -> None:
+
+    with served(tmp_path, NOWHERE) as server:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
+            async with http.get(server.page + "&learner=Ada-L") as page:
+                assert page.status == 200
+                assert "/ws/ada-l" in await page.text()
+            for bad in ["..%2Fetc", "a%20b", "x" * 33]:
+                async with http.get(server.page + "&learner=" + bad) as page:
+                    assert page.status == 400
+                    assert "not a valid learner id" in await page.text()
+            with pytest.raises(aiohttp.WSServerHandshakeError) as bad_ws:
+                await http.ws_connect(server.ws_url("/Ada%20L"), headers=server.cookie())
+            assert bad_ws.value.status == 400
+            assert server.tabs() == []
+
+            tab_socket = await http.ws_connect(server.ws_url("/ada-l"), headers=server.cookie())
+            tab = server.wait_tab()
+            env = tab.environ()
+            assert env["TUTOR_LEARNER"] == "ada-l"
+            assert env["TUTOR_HOME"] == str(tutor_home / "learners" / "ada-l")
+            assert env["TUTOR_WORKSPACE"] == str(tutor_home / "learners" / "ada-l" / "workspace")
+            await tab_socket.close()
+        assert server.interrupt() == 0

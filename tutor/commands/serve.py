@@ -106,6 +106,18 @@ def session_argv(endpoint_url: str, allow_hosts: list[str]) -> list[str]:
     return argv
 
 
+def learner_env(learner_id: str) -> dict[str, str]:
+    """A tab opened with ?learner=ID: that learner's own progress, workspace and LocalStack
+    account, kept on the server under <data>/learners/ID so a reconnect finds them again."""
+    from tutor import locations
+    from tutor.engine.learner import LEARNER_ENV, validate
+
+    cleaned = validate(learner_id)  # [a-z0-9_-]{1,32}: safe as a folder name
+    home = locations.data_dir() / "learners" / cleaned
+    return {LEARNER_ENV: cleaned, "TUTOR_HOME": str(home),
+            "TUTOR_WORKSPACE": str(home / "workspace")}
+
+
 def _serve(args: argparse.Namespace) -> int:
     import sys
 
@@ -195,6 +207,8 @@ def _make_server(argv: list[str], **options: Any) -> Any:
     from textual_serve.app_service import AppService
     from textual_serve.server import Server, to_int
 
+    from tutor.errors import TutorError
+
     log = logging.getLogger("tutor.serve")
 
     die_with_server = _death_signal()
@@ -204,10 +218,13 @@ def _make_server(argv: list[str], **options: Any) -> Any:
         Ctrl-C is not also delivered to every tab), stopped within a bound, and killed by
         the kernel if the server itself is killed (its stdin EOF alone does not end it)."""
 
+        extra_env: dict[str, str] = {}
+
         async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
+            env = {**self._build_environment(width, height), **self.extra_env}
             self._process = process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=self._build_environment(width, height),
+                stderr=asyncio.subprocess.PIPE, env=env,
                 start_new_session=True, preexec_fn=die_with_server)
             assert process.stdin is not None
             self._stdin = process.stdin
@@ -243,6 +260,8 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             stock = (Path(self.templates_path) / "app_index.html").read_text(encoding="utf-8")
             page = re.sub(r"<link[^>]*fonts\.googleapis\.com[^>]*>", "", stock, flags=re.S)
             aiohttp_jinja2.setup(app, loader=jinja2.DictLoader({"app_index.html": page}))
+            # textual.js appends "?width=..": a learner id has to travel in the path.
+            app.router.add_get("/ws/{learner}", self.handle_websocket)
             return app
 
         def initialize_logging(self) -> None:
@@ -253,6 +272,8 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             print(f"Serving the tutor at {self.public_url}/?token={self.token}", flush=True)
             print(f"Each browser tab runs its own tutor, all on the LocalStack at "
                   f"{options['endpoint_url']}", flush=True)
+            print("A classroom: add &learner=ID to the address, and each learner gets their own "
+                  "progress, workspace and LocalStack account", flush=True)
             print("Press Ctrl-C to stop", flush=True)
 
         async def on_shutdown(self, app: web.Application) -> None:
@@ -273,6 +294,12 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             if websocket and cross:
                 raise web.HTTPForbidden(text="tutor serve: cross-origin connection refused")
 
+        def learner_of(self, learner: str) -> dict[str, str]:
+            try:
+                return learner_env(learner)
+            except TutorError as exc:
+                raise web.HTTPBadRequest(text=f"tutor serve: {exc.one_line()}") from None
+
         def has_token(self, request: web.Request) -> bool:
             given = request.cookies.get(self.cookie, "")
             return secrets.compare_digest(given.encode(), self.token.encode())
@@ -284,11 +311,15 @@ def _make_server(argv: list[str], **options: Any) -> Any:
                     or self.has_token(request)):
                 raise web.HTTPForbidden(text="tutor serve: open the full address that "
                                         "`tutor serve` printed (it carries the access token)")
+            learner = request.query.get("learner", "")
+            if learner:
+                self.learner_of(learner)
             # URLs follow the address the browser used (works for 0.0.0.0 and any name).
             base = f"http://{request.host}"
             page = aiohttp_jinja2.render_template("app_index.html", request, {
                 "font_size": max(8, min(40, to_int(request.query.get("fontsize", "16"), 16))),
-                "app_websocket_url": f"ws://{request.host}/ws",
+                "app_websocket_url": f"ws://{request.host}/ws"
+                + (f"/{learner.strip().lower()}" if learner else ""),
                 "config": {"static": {"url": f"{base}/static/"}},
                 "application": {"name": "SQS tutor"},
             })
@@ -304,6 +335,8 @@ def _make_server(argv: list[str], **options: Any) -> Any:
             if len(self.sockets) >= self.max_sessions:
                 raise web.HTTPServiceUnavailable(
                     text=f"tutor serve: {self.max_sessions} tabs are open already")
+            learner = request.match_info.get("learner")
+            extra_env = self.learner_of(learner) if learner else {}
             websocket = web.WebSocketResponse(heartbeat=15)
             width = max(20, min(500, to_int(request.query.get("width", "80"), 80)))
             height = max(8, min(300, to_int(request.query.get("height", "24"), 24)))
@@ -318,6 +351,7 @@ def _make_server(argv: list[str], **options: Any) -> Any:
                 tab = TabProcess(self.command, write_bytes=websocket.send_bytes,
                                  write_str=websocket.send_str, close=close,
                                  download_manager=self.download_manager)
+                tab.extra_env = extra_env
                 await tab.start(width, height)
                 await self._process_messages(websocket, tab)
             except asyncio.CancelledError:
