@@ -58,8 +58,9 @@ def _classroom_lines(url: str) -> str:
             f"  export AWS_ENDPOINT_URL={url} TUTOR_ALLOW_HOSTS={host}; "
             f'eval "$(tutor env)"\n'
             f"Every learner id is its own LocalStack account: nobody sees another's "
-            f"queues.\nAnyone on this network can reach it: stop it with "
-            f"`tutor localstack down` after class.")
+            f"queues.\nAnyone on this network can reach it, and learners' Lambda "
+            f"functions run as processes on this machine: use it on a classroom "
+            f"network only, and stop it with `tutor localstack down` after class.")
 
 
 def _down(args: argparse.Namespace) -> int:
