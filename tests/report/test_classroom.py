@@ -69,6 +69,8 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (folder / "corrupt.json").write_text('{"format": "sqs-tutor-report", "labs": [')
     (folder / "package.json").write_text('{"name": "not-a-report"}')
     (folder / "notes.txt").write_text("collected on Monday")
+    (folder / "cy" / "node_modules" / "x").mkdir(parents=True)  # a cloned repo's packages
+    (folder / "cy" / "node_modules" / "x" / "package.json").write_text("{}")
     yield folder
 
 

@@ -22,6 +22,7 @@ from tutor.errors import TutorError
 MAX_FILES = 2000  # a class is tens of learners; a bound against pointing at `/`
 MAX_BYTES = 20 * 1024 * 1024
 STRUGGLES = 5  # how many steps and pointers "where the class struggles" lists
+_NOT_EXPORTS = {"node_modules", "__pycache__", ".venv", "venv"}
 MIN_ANSWERS = 3  # a pointer ranks among the struggles on this much evidence (when any has)
 
 
@@ -73,9 +74,11 @@ def load_exports(folder: Path) -> Loaded:
                          "give the folder where you collected the learners' "
                          "`tutor report` JSON files")
     warnings: list[str] = []
+    # Hidden folders (.git) and installed packages of cloned repositories hold no exports.
     files = sorted(p for p in folder.rglob("*.json")
-                   if p.is_file() and not any(part.startswith(".")
-                                              for part in p.relative_to(folder).parts))
+                   if p.is_file() and not p.name.startswith(".")
+                   and not any(part.startswith(".") or part in _NOT_EXPORTS
+                               for part in p.relative_to(folder).parts[:-1]))
     if len(files) > MAX_FILES:
         warnings.append(f"{folder}: {len(files)} JSON files, only the first {MAX_FILES} read")
         files = files[:MAX_FILES]
