@@ -154,6 +154,8 @@ def test_unattempted_learner_exports_cleanly(monkeypatch: pytest.MonkeyPatch,
     root = ET.fromstring(export.render(report, "junit"))
     assert root.get("failures") == "0" and root.get("tests") == root.get("skipped")
     assert export.stem(report) == "tutor-report"
+    assert all(p.get("value") for p in root.iter("property"))
+    assert "learner" not in {p.get("name") for p in root.iter("property")}
 
 
 def test_hostile_text_stays_data_in_every_format(monkeypatch: pytest.MonkeyPatch,

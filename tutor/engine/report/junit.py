@@ -44,7 +44,8 @@ class _Suite:
         common = {"learner": report.learner or "", "tutor_version": report.tutor_version,
                   "content_version": report.content_version, "timezone": "UTC"}
         for key, value in (common | properties).items():
-            ET.SubElement(props, "property", {"name": key, "value": _text(value)})
+            if value:  # the Ant schema wants a non-empty value
+                ET.SubElement(props, "property", {"name": key, "value": _text(value)})
         self.counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         self.seconds = 0.0
 
