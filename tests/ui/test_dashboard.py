@@ -124,10 +124,21 @@ async def test_poison_from_the_chooser_shows_the_dlq(lab_copies: Path, localstac
         # lab 04 has a single burst too; a chooser appears only for several of a kind
         screen.lab.spec.chaos.append(screen.lab.spec.chaos[1].model_copy(  # type: ignore[union-attr]
             update={"id": "order-rush-2", "label": "Another 20 orders"}))
+        spark = dashboard.rows["lab04-orders"].query_one("#s-visible", Sparkline)
+        before = list(spark.data or [])
         await pilot.press("u")
         await until(lambda: isinstance(app.screen, ChaosChooser), pilot)
         await pilot.press("down", "enter")
         await until(lambda: figure(dashboard, "lab04-orders", "visible") == "vis 21", pilot)
+        after = list(spark.data or [])
+        assert after[:len(before)] == before and after[-1] == 21  # history kept over the dialog
+        timeline = pytest.importorskip("tutor.ui.screens.timeline")  # helper H1's screen
+        await pilot.press("t")
+        await until(lambda: isinstance(app.screen, timeline.TimelineScreen), pilot)
+        assert app.screen.queues == ["lab04-orders", "lab04-orders-dlq"]
+        await pilot.press("escape")
+        await until(lambda: app.screen is screen, pilot)
+        assert [w for w in screen.workers if w.group == "dashboard" and w.is_running]
     for url in (source, dlq):
         sqs.delete_queue(QueueUrl=url)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from textual.worker import Worker, get_current_worker
 
 from tutor.engine.catalog import Entry
 from tutor.engine.labs.api import Hint, Lab, LabReport, ResetResult, StepReport
-from tutor.engine.labs.dashboard import DashboardFrame
+from tutor.engine.labs.dashboard import DashboardFrame, DashboardSampler
 from tutor.ui import lab_text
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.dialogs.info import InfoDialog
@@ -113,6 +114,8 @@ class LabScreen(TutorScreen):
         self.lab: Lab | None = None
         self.progress = LabProgress(Path("."))  # replaced when the lab has loaded
         self._checking = False
+        self._sampler: DashboardSampler | None = None
+        self._sampling = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -438,12 +441,10 @@ class LabScreen(TutorScreen):
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def sample_queues(self) -> None:
         """About once a second until cancelled; LocalStack away is shown, never raised."""
-        from tutor.engine.labs.dashboard import DashboardSampler
         from tutor.errors import TutorError
 
         assert self.lab is not None
         worker = get_current_worker()
-        sampler: DashboardSampler | None = None
         while not worker.is_cancelled:
             tick = time.monotonic()
             try:
@@ -451,10 +452,13 @@ class LabScreen(TutorScreen):
             except TutorError as exc:
                 self.post_message(self.DashboardSampled(None, exc.message))
             else:
-                if sampler is None or sampler.endpoint != endpoint:
-                    sampler = DashboardSampler(self.lab, endpoint,
-                                               workspace=self.progress.workspace)
-                frame = sampler.sample()
+                with self._sampling:  # a cancelled worker may still be in its last sample
+                    sampler = self._sampler
+                    if sampler is None or sampler.endpoint != endpoint:
+                        # kept on the screen: the history survives a dialog or the timeline
+                        sampler = self._sampler = DashboardSampler(
+                            self.lab, endpoint, workspace=self.progress.workspace)
+                    frame = sampler.sample()
                 self.post_message(self.DashboardSampled(frame, frame.error))
             while not worker.is_cancelled and time.monotonic() - tick < 1.0:
                 time.sleep(0.05)
@@ -495,6 +499,10 @@ class LabScreen(TutorScreen):
         if endpoint is None:
             return
         queues = list(self.query_one(QueueDashboard).rows)
+        if not queues:
+            self.notify(f"No {self.lab.prefix if self.lab else ''}* queue yet",
+                        title="Timeline", severity="warning")
+            return
         self.app.push_screen(TimelineScreen(endpoint, queues, account=None))
 
     # --- navigation ----------------------------------------------------------------------
