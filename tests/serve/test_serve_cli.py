@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 
-from tutor.commands.serve import check_host, is_loopback
+from tutor.commands.serve import addresses, check_host, is_loopback
 from tutor.errors import TutorError
 
 from .server import served, tutor
@@ -64,14 +65,24 @@ def test_loopback_names() -> None:
 
 
 def test_public_warns_before_listening() -> None:
-    # 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning path runs, and the
-    # bind fails, so nothing is ever opened to a network.
-    result = tutor("--endpoint", NOWHERE, "serve", "--host", "192.0.2.1", "--public",
+    # 203.0.113.77 (TEST-NET-3) is no address of this machine: the warning path runs, and
+    # the bind fails, so nothing is ever opened to a network.
+    own = {a.address for nic in psutil.net_if_addrs().values() for a in nic}
+    assert "203.0.113.77" not in own
+    result = tutor("--endpoint", NOWHERE, "serve", "--host", "203.0.113.77", "--public",
                    "--port", "8000")
     assert result.returncode == 2
     warning, error = result.stderr.strip().splitlines()
-    assert warning.startswith("warning: serving on 192.0.2.1 — anyone who can reach this port")
-    assert error.startswith("error: Cannot listen on 192.0.2.1:8000")
+    assert warning.startswith("warning: serving on 203.0.113.77 — anyone who can reach this")
+    assert error.startswith("error: Cannot listen on 203.0.113.77:8000")
+
+
+def test_addresses_to_give_out() -> None:
+    assert addresses("127.0.0.1", 8000) == ["http://127.0.0.1:8000"]
+    assert addresses("::1", 8000) == ["http://[::1]:8000"]
+    everywhere = addresses("0.0.0.0", 8000)  # learners cannot type 0.0.0.0: real addresses
+    own = {a.address for nic in psutil.net_if_addrs().values() for a in nic}
+    assert everywhere and all(url.split("//")[1].rsplit(":", 1)[0] in own for url in everywhere)
 
 
 async def test_only_the_printed_address_gets_a_tutor(tmp_path: Path) -> None:

@@ -106,6 +106,32 @@ def session_argv(endpoint_url: str, allow_hosts: list[str]) -> list[str]:
     return argv
 
 
+def addresses(host: str, port: int) -> list[str]:
+    """Base URLs to give out: for 0.0.0.0/:: this machine's own addresses (learners cannot
+    type "0.0.0.0"), else the host itself."""
+    import ipaddress
+
+    def url(address: str) -> str:
+        return f"http://[{address}]:{port}" if ":" in address else f"http://{address}:{port}"
+
+    try:
+        unspecified = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        unspecified = False
+    if not unspecified:
+        return [url(host.strip("[]"))]
+    import socket
+
+    import psutil
+
+    # "::" takes IPv4 too (dual stack); link-local addresses need a zone no browser takes.
+    families = {socket.AF_INET, socket.AF_INET6} if ":" in host else {socket.AF_INET}
+    found = [ipaddress.ip_address(a.address.split("%")[0])
+             for nic in psutil.net_if_addrs().values() for a in nic if a.family in families]
+    usable = [str(a) for a in found if not (a.is_loopback or a.is_link_local)]
+    return [url(a) for a in sorted(usable, key=lambda a: (":" in a, a))] or [url("127.0.0.1")]
+
+
 def learner_env(learner_id: str) -> dict[str, str]:
     """A tab opened with ?learner=ID: that learner's own progress, workspace and LocalStack
     account, kept on the server under <data>/learners/ID so a reconnect finds them again."""
@@ -269,7 +295,8 @@ def _make_server(argv: list[str], **options: Any) -> Any:
                                 format="tutor serve: %(message)s")
 
         async def on_startup(self, app: web.Application) -> None:
-            print(f"Serving the tutor at {self.public_url}/?token={self.token}", flush=True)
+            for base in addresses(options["host"], options["port"]):
+                print(f"Serving the tutor at {base}/?token={self.token}", flush=True)
             print(f"Each browser tab runs its own tutor, all on the LocalStack at "
                   f"{options['endpoint_url']}", flush=True)
             print("A classroom: add &learner=ID to the address, and each learner gets their own "
@@ -391,8 +418,4 @@ def _make_server(argv: list[str], **options: Any) -> Any:
                 # LocalStack clean-up may follow; a late Ctrl-C must not cut it short.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    server = TutorServer()
-    host = options["host"]
-    shown = f"[{host}]" if ":" in host else host
-    server.public_url = f"http://{shown}:{options['port']}"
-    return server
+    return TutorServer()
