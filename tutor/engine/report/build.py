@@ -45,21 +45,6 @@ def learner_id(store: ProgressStore) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def step_history(store: ProgressStore, lab_id: str) -> list[StepResult]:
-    """Every attempt of a lab's steps, oldest first."""
-    method = getattr(store, "step_history", None)
-    if method is not None:
-        return list(method(lab_id))
-    import json
-
-    # ProgressStore has no reader for all attempts yet (requested from its owner); the
-    # same read-only SELECT as latest_steps, without keeping only the last row.
-    rows = store._conn().execute(
-        "SELECT * FROM lab_results WHERE lab_id = ? ORDER BY at, id", (lab_id,)).fetchall()
-    return [StepResult(r["lab_id"], r["step_id"], r["score"], r["max_score"],
-                       bool(r["passed"]), r["at"], json.loads(r["detail"])) for r in rows]
-
-
 def _checks(detail: dict[str, Any]) -> list[CheckEntry]:
     found = []
     for raw in detail.get("checks") or []:
@@ -81,7 +66,7 @@ def _seconds(detail: dict[str, Any]) -> float:
 
 
 def lab_entry(lab: Lab, store: ProgressStore) -> LabEntry:
-    history = step_history(store, lab.id)
+    history = store.step_history(lab.id)
     state = store.lab_state(lab.id)
     by_step: dict[str, list[StepResult]] = defaultdict(list)
     for result in history:
