@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from tutor.commands.serve import addresses, check_host, is_loopback
+from tutor.engine.learner import account_for
 from tutor.errors import TutorError
 
 from .server import served, tutor
@@ -164,8 +165,9 @@ async def test_impatient_ctrl_c_stops_cleanly_with_a_tab_open(tmp_path: Path) ->
         assert not tab.is_running() or tab.status() == "zombie", "the tab outlived Ctrl-C"
 
 
-async def test_a_learner_in_the_address_gets_their_own_home(tmp_path: Path,
-                                                            tutor_home: Path) -> None:
+async def test_a_learner_in_the_address_gets_their_own_home(
+        tmp_path: Path, tutor_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUTOR_ACCOUNT", "123456789012")  # as after `eval "$(tutor env)"`
 
     with served(tmp_path, NOWHERE) as server:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
@@ -185,6 +187,8 @@ async def test_a_learner_in_the_address_gets_their_own_home(tmp_path: Path,
             tab = server.wait_tab()
             env = tab.environ()
             assert env["TUTOR_LEARNER"] == "ada-l"
+            assert env["TUTOR_ACCOUNT"] == account_for("ada-l") != os.environ.get(
+                "TUTOR_ACCOUNT")  # the server's own account (set below) is not inherited
             assert env["TUTOR_HOME"] == str(tutor_home / "learners" / "ada-l")
             assert env["TUTOR_WORKSPACE"] == str(tutor_home / "learners" / "ada-l" / "workspace")
             await tab_socket.close()

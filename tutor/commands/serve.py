@@ -136,11 +136,13 @@ def learner_env(learner_id: str) -> dict[str, str]:
     """A tab opened with ?learner=ID: that learner's own progress, workspace and LocalStack
     account, kept on the server under <data>/learners/ID so a reconnect finds them again."""
     from tutor import locations
-    from tutor.engine.learner import LEARNER_ENV, validate
+    from tutor.engine.learner import ACCOUNT_ENV, LEARNER_ENV, account_for, validate
 
     cleaned = validate(learner_id)  # [a-z0-9_-]{1,32}: safe as a folder name
     home = locations.data_dir() / "learners" / cleaned
-    return {LEARNER_ENV: cleaned, "TUTOR_HOME": str(home),
+    # The account too: one inherited from the server's shell (`eval "$(tutor env)"`)
+    # would otherwise win over the learner id and put every tab in one account.
+    return {LEARNER_ENV: cleaned, ACCOUNT_ENV: account_for(cleaned), "TUTOR_HOME": str(home),
             "TUTOR_WORKSPACE": str(home / "workspace")}
 
 
@@ -167,6 +169,8 @@ def _serve(args: argparse.Namespace) -> int:
         # when none runs), never one embedded LocalStack per browser tab (130+ MiB and a
         # few seconds of boot each, and learners could not meet on one emulator).
         found = ep.resolve(getattr(args, "endpoint", None))
+        if found is not None and found.source.startswith("embedded in tutor session"):
+            found = None  # another app's LocalStack: it stops when that app quits
         started = found is None
         if found is None:
             from tutor.cloud.embedded import service_up
