@@ -13,8 +13,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "serve", help="serve the tutor to a browser (textual-serve)",
         description="Serve the terminal app over HTTP: every browser tab that opens the "
-        "page gets its own tutor process, running as you, on one shared LocalStack. "
-        "Loopback only unless you pass --public.")
+        "printed address (it carries an access token) gets its own tutor process, running "
+        "as you, on one shared LocalStack. Add &learner=ID to the address to give a learner "
+        "their own progress, workspace and LocalStack account. Loopback only unless --public.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; others need --public)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
@@ -31,8 +32,6 @@ def register(sub: Any) -> None:
     p.add_argument("--allow-host", metavar="HOST", action="append", dest="serve_allow_host",
                    default=[], help="also allow this non-loopback emulator host")
     p.set_defaults(handler=_serve)
-
-
 
 
 def is_loopback(host: str) -> bool:
