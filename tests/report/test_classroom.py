@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from tutor.engine.labs import api
@@ -169,7 +172,7 @@ def test_newer_export_of_the_same_learner_wins(classroom: Path, tmp_path: Path) 
     folder.mkdir()
     newer = (classroom / "bo" / "tutor-report-bo.json").read_text()
     older = json.loads(newer)
-    older["generated_at"] = "2026-01-01T00:00:00Z"
+    older["generated_at"] = "2026-01-01T00:00:00"  # no zone: read as UTC, still comparable
     older["quiz"]["answered"] = 99
     (folder / "a-older.json").write_text(json.dumps(older))
     (folder / "b-newer.json").write_text(newer)
@@ -187,3 +190,47 @@ def test_missing_and_empty_folders_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(TutorError, match="no tutor reports in") as err:
         load_exports(tmp_path)
     assert "junk.json" in err.value.one_line() and "\n" not in err.value.one_line()
+
+
+def _mutations() -> st.SearchStrategy[tuple[list[str | int], object]]:
+    paths: list[list[str | int]] = [
+        [], ["format_version"], ["learner"], ["generated_at"], ["labs"], ["labs", 0],
+        ["labs", 3, "steps"], ["labs", 3, "steps", 0, "attempts"], ["labs", 3, "time"],
+        ["quiz"], ["quiz", "by_pointer"], ["quiz", "exams", 0, "domains"],
+        ["labs", 3, "steps", 0, "status"], ["content_version"]]
+    values = st.one_of(st.none(), st.integers(-3, 10**12), st.floats(allow_nan=True),
+                       st.text(max_size=20), st.lists(st.integers(), max_size=3),
+                       st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
+    return st.tuples(st.sampled_from(paths), values)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=_mutations(), cut=st.integers(0, 4000))
+def test_mutated_exports_are_skipped_or_read_never_a_traceback(
+        classroom: Path, tmp_path: Path, mutation: tuple[list[str | int], object],
+        cut: int) -> None:
+    """A hand-edited or truncated export: one warning naming it, the rest of the class counts."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))  # one per example: tmp_path is shared
+    (folder / "bo.json").write_bytes((classroom / "bo" / "tutor-report-bo.json").read_bytes())
+    data = json.loads((classroom / "ada" / "tutor-report-ada.json").read_text())
+    path, value = mutation
+    if path:
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    else:
+        data = value
+    text = json.dumps(data)
+    if cut % 3 == 0:
+        text = text[:cut]
+    (folder / "ada.json").write_text(text)
+    loaded = load_exports(folder)
+    names = [e.name for e in loaded.exports]
+    assert "bo" in names
+    assert len(loaded.exports) + len(loaded.warnings) == 2
+    for warning in loaded.warnings:
+        assert warning.startswith(str(folder / "ada.json")) and "\n" not in warning
+    summary = summarize(loaded)
+    assert "<td>bo</td>" in to_html(summary)

@@ -38,6 +38,9 @@ def _report(args: argparse.Namespace) -> int:
     report = learner_report()
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if report.learner is None:
+        print("note: no learner id in this report — set yours once with `tutor learner set "
+              "ID` so your teacher can tell your results apart", file=sys.stderr)
     formats = list(export.FORMATS) if args.format == "all" else [args.format]
     if args.output is None and len(formats) == 1:
         sys.stdout.write(export.render(report, formats[0]))

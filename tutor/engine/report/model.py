@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 FORMAT: Literal["sqs-tutor-report"] = "sqs-tutor-report"
 FORMAT_VERSION = 1
@@ -135,6 +135,12 @@ class LearnerReport(_Model):
     labs: list[LabEntry]
     quiz: QuizEntry
     warnings: list[str] = Field(default_factory=list)
+
+    @field_validator("generated_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        # Exports are compared by this time; a hand-written one without a zone is UTC.
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
     def lab(self, lab_id: str) -> LabEntry:
         for lab in self.labs:
