@@ -210,6 +210,7 @@ def test_poison_message_ends_in_the_dlq_after_the_labs_worker(localstack: Endpoi
     finally:
         worker.stop()
     output = worker.output()
+    runner.close()
     assert moved, f"the poison message never reached the DLQ; worker said: {output[-400:]}"
     assert moved[0]["Body"].startswith('{"order": "o-') and moved[0]["Body"].endswith(": ")
     assert "failed" in output  # the worker tried and failed: JSONDecodeError
@@ -258,3 +259,37 @@ def test_lab_yaml_chaos_and_gauges_are_validated() -> None:
     with pytest.raises(ValidationError, match="needs `path`"):
         LabSpec.model_validate({**raw, "dashboard": {"gauges": [
             {"label": "rows", "kind": "sqlite_rows", "table": "t"}]}})
+
+
+@pytest.mark.localstack
+def test_lab07_real_scaler_consumers_counted_and_a_crash_replaced(localstack: Endpoint) -> None:
+    """The consumer gauge counts the workers lab 07's own scaler starts; crashing one is
+    seen by the scaler (consumer_died) and replaced, and the gauge follows."""
+    lab = api.get_lab("07")
+    workspace = api.start_lab(lab)
+    for name in ("infra.py", "scaling.yaml"):
+        shutil.copy(lab.solution / name, workspace / name)
+    runner = ScenarioRunner(lab.id, lab.prefix, localstack, workspace)
+    runner.run("infra.py", timeout=60)
+    sampler = DashboardSampler(lab, localstack, workspace=workspace)
+    scaler = runner.start("scaler.py", "--duration", "60", measure=False)
+    try:
+        assert runner.wait_until(lambda: sampler.sample().gauges[0].value == 1.0, timeout=20)
+        first = [p.pid for p in running_programs(workspace, "worker.py")]
+        line = chaos.run_chaos(lab, "crash-consumer", localstack, workspace=workspace)
+        assert f"SIGKILL sent to worker.py pid {first[0]}" in line
+
+        def replaced() -> bool:
+            now = [p.pid for p in running_programs(workspace, "worker.py")]
+            return len(now) == 1 and now != first
+
+        assert runner.wait_until(replaced, timeout=15)
+        log = [json.loads(x) for x in (workspace / "scaling-log.jsonl").read_text().splitlines()]
+        died = [e for e in log if e["event"] == "consumer_died"]
+        assert died and died[0]["pid"] == first[0] and died[0]["code"] == -signal.SIGKILL
+        assert sampler.sample().gauges[0].value == 1.0
+    finally:
+        scaler.stop()
+        runner.close()  # every program it started, and its scratch files
+        api.reset_lab(lab, localstack)
+    assert runner.wait_until(lambda: not running_programs(workspace, "worker.py"), timeout=10)

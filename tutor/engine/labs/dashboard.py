@@ -178,7 +178,9 @@ class DashboardSampler:
         self.lab = lab
         self.endpoint = endpoint
         self.workspace = workspace or workspace_dir(lab)
-        self.account = account
+        # The learner's own LocalStack account, so a shared (classroom) LocalStack's other
+        # learners' lab04- queues never show in this trace.
+        self.account = account if account is not None else getattr(endpoint, "account", None)
         self.history = history
         self._queues: dict[str, _Queue] = {}
         self._urls: list[str] = []
