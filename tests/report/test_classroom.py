@@ -96,6 +96,7 @@ def test_aggregates_and_where_the_class_struggles(classroom: Path) -> None:
     assert (learners["cy"]["steps_passed"], learners["cy"]["attempts"]) == (2, 3)
     assert learners["ada"]["best_exam"] == 1000 and learners["bo"]["best_exam"] == 100
     assert (learners["bo"]["quiz_correct"], learners["bo"]["quiz_answered"]) == (0, 3)
+    assert 90 <= learners["bo"]["quiz_seconds"] < 100  # 3 answers x 30 s, and a quick exam
     assert learners["bo"]["score"] == 2.0  # 2 of 5 points on each of its three checks
     assert [n for n, r in learners.items() if r["other_content"]] == ["dee"]
 

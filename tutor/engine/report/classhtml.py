@@ -72,14 +72,15 @@ def _learners(s: ClassSummary) -> str:
             " (other content)" if r.other_content else "")
         rows.append("<tr>" + _cell(r.name) + _cell(f"{r.labs_completed} / {r.labs_started}", True)
                     + _cell(f"{r.steps_passed} / {r.steps_total}", True) + _rate(r.percent)
-                    + _cell(r.attempts, True) + _cell(duration(r.active_seconds), True)
+                    + _cell(duration(r.active_seconds), True) + _cell(r.attempts, True)
                     + _cell(f"{r.quiz_correct} / {r.quiz_answered}", True)
+                    + _cell(duration(r.quiz_seconds), True)
                     + _cell("-" if r.best_exam is None else r.best_exam, True)
                     + _cell(r.due_cards, True)
                     + _cell(version, css="other" if r.other_content else "") + "</tr>")
     return _table(["Learner", "Labs done / started", "Steps passed", "Lab score",
-                   "Checks run", "Active time", "Quiz correct", "Best exam", "Due cards",
-                   "Content"], rows, text=(0, 9))
+                   "Lab time", "Checks run", "Quiz correct", "Quiz time", "Best exam",
+                   "Due cards", "Content"], rows, text=(0, 10))
 
 
 def _struggles(s: ClassSummary) -> str:
@@ -174,8 +175,9 @@ more checks per learner first), and exam pointers with the lowest share of corre
 answers (among pointers with at least 3 answers, when there are any).</p>
 {_struggles(summary)}
 <h2>Learners</h2>
-<p class="note">Active time: the gaps of at most 30 minutes between a learner's recorded
-lab events (start, each check), summed; a lower bound.</p>
+<p class="note">Lab time: the gaps of at most 30 minutes between a learner's recorded lab
+events (start or reset, each check, completion), summed: a lower bound. Quiz time: the time
+on each practice answer (at most 30 minutes each) plus the submitted exams' durations.</p>
 {_learners(summary)}
 <h2>Learners and labs</h2>
 <p class="note">Each lab's score (latest check of every step); <q>done</q> when every step

@@ -129,6 +129,7 @@ class LearnerRow:
     active_seconds: float
     quiz_answered: int
     quiz_correct: int
+    quiz_seconds: float  # per-answer practice times plus submitted exams' durations
     best_exam: int | None
     due_cards: int
     labs: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (status, %)
@@ -231,6 +232,7 @@ def _learner_row(export: Export, main_version: str) -> LearnerRow:
         attempts=sum(s.attempts for s in steps),
         active_seconds=sum(lab.time.active_seconds for lab in r.labs),
         quiz_answered=r.quiz.answered, quiz_correct=r.quiz.correct,
+        quiz_seconds=r.quiz.practice_seconds + r.quiz.exam_seconds,
         best_exam=max(exams) if exams else None, due_cards=r.quiz.due_cards,
         labs={lab.id: (lab.status, lab.percent) for lab in r.labs})
 
