@@ -26,6 +26,7 @@ from tutor.engine.labs.model import (
     SolutionAction,
     Step,
 )
+from tutor.engine.quiz.bank import parse_yaml
 from tutor.errors import TutorError
 
 _LAB_DIR = re.compile(r"^\d\d-")  # a course folder; fixtures may be named otherwise
@@ -254,12 +255,15 @@ def load_lab(lab_dir: Path) -> Lab:
     lab_dir = lab_dir.resolve()
     file = lab_dir / "lab.yaml"
     try:
-        text = file.read_text()
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise LabContentError([f"{file}: cannot be read ({exc.strerror or exc}) — every lab "
                                "folder needs a lab.yaml"]) from None
+    except UnicodeDecodeError as exc:
+        raise LabContentError([f"{file}: byte {exc.start} is not UTF-8 text — save the file "
+                               "as UTF-8"]) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""

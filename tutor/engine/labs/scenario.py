@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.burst import BurstResult, burst
@@ -236,6 +237,12 @@ class ScenarioRunner:
         base = {k: v for k, v in os.environ.items()
                 if not k.startswith(("AWS_", "LOCALSTACK_", "TUTOR_MEASURE"))}
         base.update(self.endpoint.env())
+        # An HTTP(S)_PROXY of the learner's shell would carry their program's AWS calls to
+        # the proxy, possibly off this machine: LocalStack is reached directly.
+        direct = ["127.0.0.1", "localhost", "::1", urlsplit(self.endpoint.url).hostname or ""]
+        given = base.get("NO_PROXY") or base.get("no_proxy") or ""
+        base["NO_PROXY"] = base["no_proxy"] = ",".join(
+            h for h in dict.fromkeys([*direct, *given.split(",")]) if h)
         base.update({
             "TUTOR_LAB_ID": self.lab_id,
             "TUTOR_LAB_PREFIX": self.prefix,
