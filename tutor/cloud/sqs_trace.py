@@ -198,7 +198,11 @@ def _wrap_requeue(orig: Callable[..., Any]) -> Callable[..., Any]:
         if not self.inflight:
             return orig(self)
         with self.mutex:  # an RLock: the original takes it again
-            before = list(self.inflight)
+            before: list[Any] = []
+            try:  # receive adds to inflight without the mutex: this copy may race
+                before = list(self.inflight)
+            except Exception:
+                RECORDER.failures += 1
             result = orig(self)
 
             def step() -> None:
@@ -266,10 +270,13 @@ def _wrap_expired_heap(orig: Callable[..., Any]) -> Callable[..., Any]:
     def remove_expired_messages_from_heap(heap: Any, period: int) -> Any:
         expired = orig(heap, period)
         queue = getattr(_local, "expiring", None)
-        if queue is not None:
+
+        def step() -> None:
             for msg in expired:
                 if not msg.deleted:
                     _record(EXPIRED, queue, msg)
+        if queue is not None:
+            _guarded(step)
         return expired
     return remove_expired_messages_from_heap
 
