@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,11 @@ async def test_dashboard_shows_live_depths_and_a_burst_raises_them(
         await pilot.press("d")  # hidden: sampling stops
         await until(lambda: not dashboard_workers(screen), pilot)
         assert not dashboard.display
+        await pilot.press("d")
+        await until(lambda: dashboard_workers(screen), pilot)
+        pressed = time.monotonic()
+        await pilot.press("q")  # quitting does not wait for a sample
+    assert time.monotonic() - pressed < 2.0
     client("sqs").delete_queue(QueueUrl=url)
 
 
