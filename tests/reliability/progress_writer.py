@@ -88,9 +88,31 @@ def watch(db: Path, count: int) -> None:
         print(f"hint watch-{n}", flush=True)
 
 
+def counter(db: Path, count: int, how: str) -> None:
+    """Add 1 to a counter kept in one review card, `count` times (read-modify-write)."""
+    import json
+
+    from tutor.engine.progress import ProgressStore
+
+    store = ProgressStore(db)
+    _ready()
+
+    def bump(raw: str | None) -> tuple[str, float]:
+        return json.dumps({"n": (json.loads(raw)["n"] if raw else 0) + 1}), 0.0
+
+    for _ in range(count):
+        if how == "atomic":
+            store.update_card("counter", bump)
+        else:  # what a caller does without update_card: read, then write
+            card_json, due = bump(store.card("counter"))
+            store.save_card("counter", card_json, due)
+
+
 if __name__ == "__main__":
     mode, path = sys.argv[1], Path(sys.argv[2])
-    if mode == "kill":
+    if mode == "counter":
+        counter(path, int(sys.argv[3]), sys.argv[4])
+    elif mode == "kill":
         kill_loop(path, sys.argv[3])
     elif mode == "tui":
         tui(path, int(sys.argv[3]))

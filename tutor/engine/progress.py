@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,10 +269,20 @@ class ProgressStore:
     def record_answer(self, question_id: str, bank: str, mode: str, correct: bool,
                       answer: list[str] | Any, seconds: float | None = None,
                       session_id: str | None = None,
-                      card: tuple[str, float] | None = None) -> None:
-        """Store an answer and, in the same transaction, the question's updated card."""
+                      card: tuple[str, float] | Callable[[str | None], tuple[str, float]]
+                      | None = None) -> None:
+        """Store an answer and, in the same transaction, the question's updated card.
+
+        `card` is the new (json, due), or a function of the stored card's json (None when
+        there is none) that returns it: read and written in this one transaction, so a
+        concurrent writer of the same card is never overwritten with a stale copy.
+        """
         now = time.time()
         with self.transaction() as conn:
+            if callable(card):
+                row = conn.execute("SELECT card FROM review_cards WHERE question_id = ?",
+                                   (question_id,)).fetchone()
+                card = card(None if row is None else str(row["card"]))
             conn.execute(
                 "INSERT INTO quiz_answers (question_id, bank, mode, correct, answer, seconds,"
                 " session_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -299,6 +309,25 @@ class ProgressStore:
             conn.execute(
                 "INSERT OR REPLACE INTO review_cards (question_id, card, due, updated_at)"
                 " VALUES (?, ?, ?, ?)", (question_id, card_json, due, time.time()))
+
+    def update_card(self, question_id: str,
+                    change: Callable[[str | None], tuple[str, float] | None]) -> bool:
+        """Read, change and write one card in one transaction; False when `change` said None.
+
+        For read-modify-write across processes (the TUI answering while `tutor lab watch`
+        makes questions due): `card()` then `save_card()` can overwrite the other's write.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT card FROM review_cards WHERE question_id = ?",
+                               (question_id,)).fetchone()
+            new = change(None if row is None else str(row["card"]))
+            if new is None:
+                return False
+            card_json, due = new
+            conn.execute(
+                "INSERT OR REPLACE INTO review_cards (question_id, card, due, updated_at)"
+                " VALUES (?, ?, ?, ?)", (question_id, card_json, due, time.time()))
+        return True
 
     def card(self, question_id: str) -> str | None:
         row = self._conn().execute("SELECT card FROM review_cards WHERE question_id = ?",
