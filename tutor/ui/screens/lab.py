@@ -503,7 +503,9 @@ class LabScreen(TutorScreen):
             self.notify(f"No {self.lab.prefix if self.lab else ''}* queue yet",
                         title="Timeline", severity="warning")
             return
-        self.app.push_screen(TimelineScreen(endpoint, queues, account=None))
+        # The learner's LocalStack account (a shared classroom LocalStack has several).
+        account = getattr(endpoint, "account", None)
+        self.app.push_screen(TimelineScreen(endpoint, queues, account=account))
 
     # --- navigation ----------------------------------------------------------------------
 
