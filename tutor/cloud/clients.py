@@ -71,6 +71,7 @@ def client(service: str, endpoint: Endpoint | None = None, *, read_timeout: floa
             read_timeout=read_timeout,
             retries={"max_attempts": max_attempts, "mode": "standard"},
             max_pool_connections=32,
+            proxies={},  # never the shell's HTTP(S)_PROXY: LocalStack is reached directly
         )
         made = _session.create_client(
             service,

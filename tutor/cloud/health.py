@@ -38,8 +38,8 @@ def probe(url: str, timeout: float = 1.0) -> Health:
     except Exception as exc:  # the guard's refusal is a reason, not a crash
         return Health(False, error=str(exc))
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/_localstack/health",
-                                    timeout=timeout) as resp:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+        with opener.open(url.rstrip("/") + "/_localstack/health", timeout=timeout) as resp:
             body = json.loads(resp.read().decode() or "{}")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return Health(False, error=str(getattr(exc, "reason", exc)))

@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from fsrs import Card, Rating, Scheduler, State
 
@@ -113,11 +114,24 @@ class Schedule:
     def record(self, question_id: str, bank: str, mode: str, correct: bool,
                answer: list[str], seconds: float | None, difficulty: int,
                session_id: str | None = None) -> tuple[Card, Rating]:
-        """Store the answer and the updated card in one transaction."""
-        card, rating = self.review(question_id, correct, seconds, difficulty)
+        """Store the answer and the updated card in one transaction.
+
+        The card is read and written inside that transaction: `tutor lab watch` in another
+        process may make the same card due meanwhile, and a stale copy would undo it.
+        """
+        now = self.clock()
+        made: dict[str, Any] = {}
+
+        def reviewed(raw: str | None) -> tuple[str, float]:
+            card = Card.from_json(raw) if raw else self.new_card(question_id)
+            rating = rating_for(correct, seconds, difficulty, card)
+            card, _log = self.scheduler.review_card(card, rating, now)
+            made["card"], made["rating"] = self.cap(card, now), rating
+            return made["card"].to_json(), made["card"].due.timestamp()
+
         self.store.record_answer(question_id, bank, mode, correct, answer, seconds,
-                                 session_id, card=(card.to_json(), card.due.timestamp()))
-        return card, rating
+                                 session_id, card=reviewed)
+        return made["card"], made["rating"]
 
     def due(self, known: Iterable[str] | None = None) -> list[str]:
         """Question ids due now, most urgent (least likely remembered) first."""
@@ -147,9 +161,12 @@ class Schedule:
         now = self.clock()
         done = []
         for qid in question_ids:
-            card = self.card(qid) or self.new_card(qid)
-            card.due = now
-            self.store.save_card(qid, card.to_json(), now.timestamp())
+            def due_now(raw: str | None, qid: str = qid) -> tuple[str, float]:
+                card = Card.from_json(raw) if raw else self.new_card(qid)
+                card.due = now
+                return card.to_json(), now.timestamp()
+
+            self.store.update_card(qid, due_now)  # read and write in one transaction
             done.append(qid)
         return done
 
