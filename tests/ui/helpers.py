@@ -30,3 +30,14 @@ def notes(app: object) -> list[str]:
 async def home_ready(app: object, pilot: Pilot[None]) -> None:
     """Wait until the home screen has read labs/ and quizzes/ (it does so in a worker)."""
     await until(lambda: getattr(app.screen, "loaded", False), pilot)  # type: ignore[attr-defined]
+
+
+def cut_off(screen: object) -> list[str]:
+    """Footer keys and visible widgets of `screen` that do not fit inside it (80x24)."""
+    whole = screen.region  # type: ignore[attr-defined]
+    problems = [f"footer key {k.key}" for k in screen.query("FooterKey")  # type: ignore[attr-defined]
+                if not whole.contains_region(k.region)]
+    for widget in screen.query("ConnectionBar, Footer, Header"):  # type: ignore[attr-defined]
+        if widget.display and not whole.contains_region(widget.region):
+            problems.append(type(widget).__name__)
+    return problems

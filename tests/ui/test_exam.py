@@ -125,3 +125,42 @@ async def test_bank_opens_the_chooser_and_an_exam(quizzes: Path) -> None:
         await until(lambda: isinstance(app.screen, ExamScreen), pilot)
         assert app.screen.session.exam.code == "SAA-C03"
         assert app.screen.session.total == 2  # the fixture bank has two SAA questions
+
+
+async def test_exam_and_results_fit_80x24() -> None:
+    """At 80x24: the question, the clock, the navigator, submit and every key are shown."""
+    from textual.widgets import Button
+
+    from .helpers import cut_off
+
+    clock = Clock()
+    app = make_app(quizzes_dir=REAL_QUIZZES, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = ExamSession.start(app.course.banks(), app.course.store(), exam="saa-c03",
+                                    count=20, seed=4, clock=clock)
+        await app.push_screen(ExamScreen(session))
+        screen = app.screen
+        await until(lambda: screen.query(QuestionView), pilot)
+        whole = screen.region
+        for widget in (screen.query_one(Countdown), screen.query_one(ExamNavigator),
+                       screen.query_one("#exam-progress"), screen.query_one("#exam-main")):
+            assert widget.region.height > 0 and whole.contains_region(widget.region)
+        submit = screen.query_one("#submit", Button)
+        screen.query_one("#exam-side").scroll_to_widget(submit, animate=False)
+        await pilot.pause()
+        assert whole.contains_region(submit.region)
+        assert "00:" not in str(screen.query_one(Countdown).render())  # 0:52:00, in full
+        assert cut_off(screen) == []
+        keys = {k.key for k in screen.query("FooterKey")}
+        assert {"n", "p", "f", "ctrl+s", "escape"} <= keys
+        await pilot.press("1", "n", "2", "ctrl+s")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        await pilot.press("y")
+        await until(lambda: isinstance(app.screen, ExamResultsScreen), pilot)
+        results = app.screen
+        assert cut_off(results) == []
+        score = results.query_one("#score")
+        assert whole.contains_region(score.region)
+        bars = str(results.query_one("#domains").render())
+        assert "Design Secure Architectures" in bars
+        assert max(len(line) for line in bars.splitlines()) <= 78  # no bar is clipped

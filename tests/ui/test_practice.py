@@ -91,8 +91,9 @@ async def test_predict_question_runs_for_real(quizzes: Path, localstack: Endpoin
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[str] = []  # the running state can be brief: record that it was shown
     running = FeedbackView.running
-    monkeypatch.setattr(FeedbackView, "running",
-                        lambda self, text: (shown.append(text), running(self, text)))
+    bars: list[bool] = []
+    monkeypatch.setattr(FeedbackView, "running", lambda self, text, busy=False: (
+        shown.append(text), bars.append(busy), running(self, text, busy)))
     app = make_app(quizzes_dir=quizzes, endpoint=localstack.url)
     async with app.run_test(size=SIZE) as pilot:
         session = session_of(app, quizzes, "ui-predict")
@@ -103,6 +104,10 @@ async def test_predict_question_runs_for_real(quizzes: Path, localstack: Endpoin
         await pilot.press(predicted, "enter")
         view = screen.query_one(FeedbackView)
         assert shown and "Running the scenario against LocalStack" in shown[0]
+        assert bars[0]  # with a moving progress bar
+        await pilot.pause()
+        if not (view.has_class("-right") or view.has_class("-wrong")):  # still running
+            assert view.query("ProgressBar")
         await until(lambda: view.has_class("-right") or view.has_class("-wrong"), pilot,
                     seconds=40)
         text = feedback_text(screen)

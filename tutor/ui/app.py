@@ -31,7 +31,7 @@ class TutorApp(App[None]):
     # has a key of its own.
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "help", "Help"),
-                Binding("ctrl+r", "restart_localstack", "Restart LocalStack")]
+                Binding("ctrl+r", "restart_localstack", "Restart")]
 
     class ConnectionChanged(Message):
         def __init__(self, state: ConnectionState) -> None:
@@ -94,7 +94,8 @@ class TutorApp(App[None]):
                             f"{url}{moved}; create the lab's resources again (its infra "
                             "script) before checking", title="LocalStack", timeout=12)
             return  # a failed restart is reported by its worker
-        if state.phase == "lost" and before.phase != "lost" and state.restartable:
+        if state.phase == "lost" and before.phase != "lost" and state.restartable and \
+                getattr(self.screen, "USES_LOCALSTACK", True):
             self.offer_restart(state)
         elif state.phase in {"failed", "lost"} and state.fix and before.phase != state.phase:
             self.show_error(TutorError(state.detail, "LocalStack", state.fix))
@@ -111,7 +112,8 @@ class TutorApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restart_localstack":
-            return self.connection.restartable and self.restarting is None
+            return self.connection.restartable and self.restarting is None and \
+                getattr(self.screen, "USES_LOCALSTACK", True)
         return True
 
     def action_restart_localstack(self) -> None:

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 class TutorScreen(Screen[None]):
     # Workers in these groups stop what the learner was doing: their failure is a dialog.
     BLOCKING_GROUPS: ClassVar[frozenset[str]] = frozenset()
+    # False where LocalStack plays no part (a timed exam): losing it is a toast there,
+    # not a restart dialog in the way, and ctrl+r waits for the next screen.
+    USES_LOCALSTACK: ClassVar[bool] = True
 
     @property
     def tutor(self) -> TutorApp:

@@ -17,19 +17,21 @@ from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.countdown import LOW_SECONDS, Countdown, clock_text
 from tutor.ui.widgets.exam_navigator import ExamNavigator
-from tutor.ui.widgets.question_view import QuestionView
+from tutor.ui.widgets.question_view import ExamQuestionView, QuestionView
 
 TICK_SECONDS = 0.5
 
 
 class ExamScreen(TutorScreen):
-    BINDINGS = [
+    USES_LOCALSTACK = False
+    BINDINGS = [  # short descriptions: all of them fit an 80-column footer
         Binding("n", "move(1)", "Next"),
-        Binding("p", "move(-1)", "Previous"),
+        Binding("p", "move(-1)", "Prev"),
         Binding("f", "flag", "Flag", priority=True),
-        Binding("g", "focus_navigator", "Navigator"),
-        Binding("backspace", "clear", "Clear answer"),
-        Binding("ctrl+s", "submit", "Submit exam"),
+        Binding("g", "focus_navigator", "Go to"),
+        Binding("backspace", "clear", "Clear"),
+        Binding("ctrl+s", "submit_exam", "Submit exam"),  # not "submit": the footer
+        # shows one key per action name, and the question's enter is "submit"
         Binding("escape", "leave", "Leave"),
     ]
 
@@ -57,7 +59,7 @@ class ExamScreen(TutorScreen):
                 yield ExamNavigator(self.session.total, id="navigator")
                 yield Button("Submit exam", variant="primary", id="submit")
         yield ConnectionBar()
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.session.exam.code} · {self.session.total} questions · " \
@@ -82,7 +84,7 @@ class ExamScreen(TutorScreen):
                         title="Time", severity="warning", timeout=8)
         if left <= 0 and self.session.result is None and not self.submitting:
             self.notify("Time is up: your exam was submitted", title="Exam over",
-                        severity="warning")
+                        severity="warning", timeout=15)
             self.finish()
 
     # --- the question ----------------------------------------------------------------------
@@ -95,7 +97,7 @@ class ExamScreen(TutorScreen):
         flag = " · ⚑ flagged" if s.index in s.flagged else ""
         selected = self.partial.get(s.index) or s.selection()
         domain = DOMAINS[q.domain].name if q.domain in DOMAINS else q.domain
-        view = QuestionView(s.current, f"Question {s.index + 1} of {s.total} · "
+        view = ExamQuestionView(s.current, f"Question {s.index + 1} of {s.total} · "
                             f"{domain}{flag}", selected, observed=False)
         main.mount(view)
         main.scroll_home(animate=False)
@@ -156,9 +158,9 @@ class ExamScreen(TutorScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "submit":
-            self.action_submit()
+            self.action_submit_exam()
 
-    def action_submit(self) -> None:
+    def action_submit_exam(self) -> None:
         s = self.session
         if self.submitting or s.result is not None:
             return

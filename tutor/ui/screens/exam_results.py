@@ -25,6 +25,7 @@ class ExamResultsScreen(TutorScreen):
     ExamResultsScreen .review-item { border: round $error; padding: 0 1; margin-bottom: 1; }
     ExamResultsScreen .section { text-style: bold; color: $primary; padding-top: 1; }
     """
+    USES_LOCALSTACK = False
     BINDINGS = [Binding("escape", "back", "Home")]
 
     def __init__(self, result: ExamResult, session: ExamSession) -> None:
@@ -59,7 +60,7 @@ class ExamResultsScreen(TutorScreen):
                 body = FeedbackBody(fb, head)
                 body.add_class("review-item")
                 yield body
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.query_one("#results-body").focus()

@@ -23,13 +23,26 @@ Progress is kept in `{store}`.
 | `?` | this help |
 | `q` | quit (LocalStack started by the tutor stops with it) |
 | `escape` | back |
+| `ctrl+r` | restart the tutor's own LocalStack once it was lost (progress, files kept) |
 
 ## Home
 | Key | Does |
 | :-- | :-- |
 | `enter` | open the lab, or choose a quiz on the bank |
 | `l` / `b` | jump to the labs / the quiz banks |
+| `v` | review the cards due now (spaced repetition) |
+| `p` | progress: per lab, per exam pointer, past exams, what is due |
+| `e` | set the exam date (reviews are planned to finish the day before) |
 | `r` | re-read labs, banks and progress |
+
+The bar at the bottom shows LocalStack: booting, ready (with its address; in your own
+shell run `eval "$(tutor env)"` to point the AWS CLI and SDKs at it), or lost.
+
+## Progress
+| Key | Does |
+| :-- | :-- |
+| `1`-`4` | labs / exam pointers / exams / due cards |
+| `v` | review the cards due now |
 
 ## Lab
 | Key | Does |

@@ -91,7 +91,7 @@ class HomeScreen(TutorScreen):
                             id="banks-title")
                 yield DataTable(id="banks", cursor_type="row", zebra_stripes=True)
         yield ConnectionBar(id="connection", hint=True)
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         labs = self.query_one("#labs", DataTable)

@@ -50,7 +50,7 @@ class PracticeScreen(TutorScreen):
             yield FeedbackView(id="feedback")
             yield Static("", id="summary")
         yield ConnectionBar()
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.sub_title = self.title_text
@@ -106,7 +106,7 @@ class PracticeScreen(TutorScreen):
             if endpoint is None:
                 return
             self.query_one(FeedbackView).running(
-                "◌ Running the scenario against LocalStack … (a few seconds)")
+                "◌ Running the scenario against LocalStack … (a few seconds)", busy=True)
         self.pending = True
         self.view.lock_choices()
         self.grade(message.letters, seconds, endpoint)

@@ -92,7 +92,7 @@ class ProgressScreen(TutorScreen):
                 yield Label("", classes="tab-note", id="due-note")
                 yield DataTable(id="due-table", cursor_type="row", zebra_stripes=True)
         yield ConnectionBar()
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.sub_title = "Progress"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import ProgressBar, Static
 
 from tutor.engine.quiz.sessions import Feedback, OptionFeedback
 from tutor.ui.widgets.inline import inline
@@ -105,10 +105,14 @@ class FeedbackView(Vertical):
         for state in ("-right", "-wrong", "-running"):
             self.set_class(state == name, state)
 
-    def running(self, text: str) -> None:
+    def running(self, text: str, busy: bool = False) -> None:
+        """A note in place of feedback; `busy` adds a moving bar (a scenario is running)."""
         self._state("-running")
         self.remove_children()
         self.mount(Static(text, classes="fb-running", markup=False))
+        if busy:
+            self.mount(ProgressBar(total=None, show_eta=False, show_percentage=False,
+                                   classes="fb-busy"))
 
     def show(self, feedback: Feedback) -> None:
         self._state("-right" if feedback.correct else "-wrong")

@@ -172,3 +172,9 @@ class QuestionView(Vertical):
                         f"(you have {len(letters)})", severity="warning")
             return
         self.post_message(self.Submitted(letters))
+
+
+class ExamQuestionView(QuestionView):
+    """In an exam enter only moves on (as `n` does): its key stays out of the footer."""
+
+    BINDINGS = [Binding("enter", "submit", "Next", show=False, priority=True)]
