@@ -99,6 +99,7 @@ class _Timeout(Exception):
 
 
 WATCH_INTERVAL = 1.0  # seconds between health probes during a check run
+WATCH_SILENCE = 5  # health probes in a row without an answer (2 s each) that mean "lost"
 
 
 class _HealthWatch:
@@ -122,13 +123,14 @@ class _HealthWatch:
 
         misses = 0
         while not self._done.wait(WATCH_INTERVAL):
-            health = probe(self.endpoint.url, timeout=1.0)
+            health = probe(self.endpoint.url, timeout=2.0)
             if health.reachable:
                 misses = 0
                 continue
             misses += 1
-            # A refused connection is certain; a slow answer must repeat (a busy LocalStack)
-            if misses >= 2 or "refused" in health.error.lower():
+            # A refused connection is certain (nothing listens on the port any more); a slow
+            # answer may be a LocalStack busy with a burst: only a long silence counts.
+            if "refused" in health.error.lower() or misses >= WATCH_SILENCE:
                 self.lost.set()
                 self.runner.abort()
                 return
@@ -171,13 +173,19 @@ def _unreachable(exc: BaseException, endpoint: Endpoint) -> LocalStackUnreachabl
     return None
 
 
-def _ensure_reachable(endpoint: Endpoint) -> None:
+def _ensure_reachable(ctx: CheckContext) -> None:
     """After a failure: if LocalStack is gone, that, not the learner, is the cause."""
     from tutor.cloud.health import probe
 
-    health = probe(endpoint.url, timeout=1.5)
-    if not health.reachable:
-        raise LocalStackUnreachable(endpoint.url, health.error)
+    if ctx.runner.lost.is_set():  # the health watch stopped the programs: not their fault
+        raise LocalStackUnreachable(ctx.endpoint.url, "it stopped answering during the check")
+    for _attempt in range(2):  # a busy LocalStack may miss one probe; a dead one refuses
+        health = probe(ctx.endpoint.url, timeout=3.0)
+        if health.reachable:
+            return
+        if "refused" in health.error.lower():
+            break
+    raise LocalStackUnreachable(ctx.endpoint.url, health.error)
 
 
 def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResult:
@@ -206,7 +214,7 @@ def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResu
                               f"it crashed with {type(exc).__name__}: {exc} (a bug in the "
                               "lab: please report it)")
     if not outcome.passed:
-        _ensure_reachable(ctx.endpoint)
+        _ensure_reachable(ctx)
     seconds = time.monotonic() - start
     fraction = 1.0 if outcome.skipped else outcome.fraction
     return CheckResult(ref.id, title, ref.weight, round(ref.weight * fraction, 4),
@@ -254,7 +262,7 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext,
             if unreachable is not None:
                 raise unreachable from None
             # A learner program that lost its LocalStack crashes like a buggy one.
-            _ensure_reachable(ctx.endpoint)
+            _ensure_reachable(ctx)
             if isinstance(exc, _Timeout):
                 message = f"the scenario `{name}` did not finish within {spec.timeout:g} s"
             elif isinstance(exc, TutorError):

@@ -231,6 +231,7 @@ class ScenarioRunner:
     _tmp: Path | None = None
     memory_limit: int | None = MEMORY_LIMIT  # RLIMIT_DATA of each program, None: none
     output_keep: int = OUTPUT_KEEP
+    lost: threading.Event = field(default_factory=threading.Event)  # set by abort()
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The environment learner programs get: endpoint, lab names, measurement hook."""
@@ -319,6 +320,7 @@ class ScenarioRunner:
 
     def abort(self) -> None:
         """Stop every running program now (called from another thread: LocalStack is gone)."""
+        self.lost.set()
         for program in list(self.programs):
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 program.stop(grace=0.5)
