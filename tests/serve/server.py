@@ -65,8 +65,9 @@ class Served:
         """The one tab's tutor, once it runs the tutor (not the server's fork before exec)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            tabs = self.tabs()
+            self.tabs()  # remembered for teardown, with anything they started
             with contextlib.suppress(psutil.Error):
+                tabs = psutil.Process(self.proc.pid).children()  # direct: one per tab
                 if len(tabs) == 1 and "serve" not in tabs[0].cmdline():
                     return tabs[0]
             time.sleep(0.05)
