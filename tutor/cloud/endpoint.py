@@ -57,7 +57,18 @@ class Endpoint:
             "AWS_SECRET_ACCESS_KEY": "test",
             "LOCALSTACK_HOST": self.url.split("://", 1)[-1].rstrip("/"),
             "TUTOR_ACCOUNT": self.account,
+            # botocore would send LocalStack traffic through the shell's HTTP(S)_PROXY,
+            # possibly off this machine; keep whatever the shell already bypassed.
+            "NO_PROXY": self._no_proxy(),
+            "no_proxy": self._no_proxy(),
         }
+
+    def _no_proxy(self) -> str:
+        from urllib.parse import urlsplit
+
+        direct = ["127.0.0.1", "localhost", "::1", urlsplit(self.url).hostname or ""]
+        given = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+        return ",".join(h for h in dict.fromkeys([*direct, *given.split(",")]) if h.strip())
 
 
 def region() -> str:
