@@ -57,3 +57,4 @@ def test_oldest_age_follows_a_message_into_the_dlq_and_back() -> None:
     assert oldest_age(events, 110.0) == 10.0
     assert rates(events, 0) == {"sent": 0.0, "received": 0.0, "deleted": 0.0}
     assert rates(events, 10.0, now=110.0)["deleted"] == pytest.approx(0.1)
+    assert rates(events, 10.0, now=110.0, queue="dlq")["deleted"] == 0.0

@@ -125,7 +125,7 @@ def _record(kind: str, queue: Any, msg: Any, other: str | None = None) -> None:
         RECORDER.failures += 1
 
 
-def _guarded(step: Callable[[], None]) -> None:
+def _guarded(step: Callable[[], None]) -> None:  # for the cold paths
     try:
         step()
     except Exception:
@@ -135,21 +135,20 @@ def _guarded(step: Callable[[], None]) -> None:
 def _wrap_put(orig: Callable[..., Any]) -> Callable[..., Any]:
     def put(self: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
         result = orig(self, message, *args, **kwargs)
-
-        def step() -> None:
-            mid = result.message_id
-            dlq_ids: set[str] = getattr(_local, "dlq_ids", set())
+        try:  # hot path: inline, no closure
             source = getattr(_local, "move_source", None)
             if source is not None:  # the put half of a message move task
                 _record(REDRIVEN, source, result, self.name)
-            elif mid in dlq_ids:  # the provider's DLQ put: recorded as moved_to_dlq
-                dlq_ids.discard(mid)
-            elif (hasattr(self, "deduplication")
-                  and self.deduplication.get(result.message_deduplication_id) is not result):
+            elif result.message_id in getattr(_local, "dlq_ids", ()):
+                _local.dlq_ids.discard(result.message_id)  # the provider's DLQ put
+            elif (fifo := getattr(self, "deduplication", None)) is not None and (
+                    fifo.get(result.message_deduplication_id) is not result):
+                # a FIFO duplicate: returned (with the original's id) but never stored
                 _record(DEDUPLICATED, self, result)
             else:
                 _record(SENT, self, result)
-        _guarded(step)
+        except Exception:
+            RECORDER.failures += 1
         return result
     return put
 
@@ -157,11 +156,10 @@ def _wrap_put(orig: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_receive(orig: Callable[..., Any]) -> Callable[..., Any]:
     def receive(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = orig(self, *args, **kwargs)
-
-        def step() -> None:
+        try:
             if getattr(_local, "moving", False):  # a move task reading the DLQ
                 _local.move_source = self if result.successful else None
-                return
+                return result
             for msg in result.successful:
                 _record(RECEIVED, self, msg)
             if result.dead_letter_messages:
@@ -169,7 +167,8 @@ def _wrap_receive(orig: Callable[..., Any]) -> Callable[..., Any]:
                 _local.dlq_ids = {m.message_id for m in result.dead_letter_messages}
                 for msg in result.dead_letter_messages:
                     _record(MOVED_TO_DLQ, self, msg, target)
-        _guarded(step)
+        except Exception:
+            RECORDER.failures += 1
         return result
     return receive
 

@@ -108,14 +108,14 @@ def fetch(endpoint: Endpoint | str, since: int = 0, *, account: str | None = Non
     return TraceBatch(events, next_seq, True, "", dropped)
 
 
-def rates(events: Iterable[TraceEvent], window_s: float,
-          now: float | None = None) -> dict[str, float]:
+def rates(events: Iterable[TraceEvent], window_s: float, now: float | None = None,
+          *, queue: str | None = None) -> dict[str, float]:
     """Messages sent, received and deleted per second over the last `window_s` seconds.
 
     `now` defaults to the newest event's time, so the figure does not depend on the
-    clock skew between this machine and LocalStack's.
+    clock skew between this machine and LocalStack's. `queue` limits it to one queue.
     """
-    evs = list(events)
+    evs = [e for e in events if queue is None or e.queue == queue]
     counts = {SENT: 0, RECEIVED: 0, DELETED: 0}
     if not evs or window_s <= 0:
         return {k: 0.0 for k in counts}
