@@ -64,14 +64,16 @@ async def drive(page: Page, server: Served, tmp_path: Path) -> None:
     assert HELP_TEXT not in received_text(page)
 
     await press_until_sent(page)
+    pressed = time.monotonic()
     await page.wait_for("the help screen after `?`",
                         lambda: HELP_TEXT in received_text(page), 30)
+    key_to_screen = time.monotonic() - pressed
     await page.evaluate("new Promise(r => setTimeout(r, 700))")
     helped = await page.screenshot(tmp_path / "help.png")
     assert helped.read_bytes() != home.read_bytes(), "the screen did not change"
 
     print(f"\nserve started in {server.started_in:.2f} s; first screen in the browser "
-          f"{first_screen:.2f} s after navigation")
+          f"{first_screen:.2f} s after navigation; `?` to help screen {key_to_screen:.2f} s")
     print(f"screenshot (home): {home}\nscreenshot (after `?`): {helped}")
 
 
