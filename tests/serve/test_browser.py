@@ -13,8 +13,6 @@ import pytest
 from .cdp import CHROMIUM, INSTALL, Page, chromium, received_text
 from .server import Served, served
 
-pytestmark = [pytest.mark.slow, pytest.mark.localstack]
-
 HOME_TEXT = "Decoupling application tiers"  # lab 01's title, listed on the home screen
 HELP_TEXT = "Everywhere"  # a heading of the help screen that `?` opens
 
@@ -77,6 +75,8 @@ async def drive(page: Page, server: Served, tmp_path: Path) -> None:
     print(f"screenshot (home): {home}\nscreenshot (after `?`): {helped}")
 
 
+@pytest.mark.slow
+@pytest.mark.localstack
 async def test_browser_shows_home_and_a_key_opens_help(localstack, tmp_path: Path) -> None:
     require_chromium()
     with served(tmp_path, localstack.url) as server:
@@ -96,3 +96,17 @@ async def test_browser_shows_home_and_a_key_opens_help(localstack, tmp_path: Pat
         assert "tutor serve stopped" in server.output()
         for tab in tabs:  # Ctrl-C on the server also ends the tutor of every tab
             assert not tab.is_running() or tab.status() == "zombie", tab
+
+
+def test_without_chromium_ci_fails_and_local_skips(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    import sys
+
+    module = sys.modules[__name__]
+    monkeypatch.setattr(module, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium"):
+        require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        require_chromium()
