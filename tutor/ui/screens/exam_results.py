@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, Label, Static
 from tutor.engine.quiz.scoring import PASS_SCORE
 from tutor.engine.quiz.sessions import ExamResult, ExamSession
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.countdown import clock_text
 from tutor.ui.widgets.domain_bars import DomainBars
 from tutor.ui.widgets.feedback_view import FeedbackBody
@@ -60,6 +61,7 @@ class ExamResultsScreen(TutorScreen):
                 body = FeedbackBody(fb, head)
                 body.add_class("review-item")
                 yield body
+        yield ConnectionBar()
         yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:

@@ -229,11 +229,13 @@ class HomeScreen(TutorScreen):
         else:
             self.app.push_screen(PracticeScreen(message.session, message.title))  # type: ignore[arg-type]
 
+    # set_focus, not focus(): focus() waits a refresh, and an enter typed right after
+    # `l` would go to the table focused before.
     def action_focus_labs(self) -> None:
-        self.query_one("#labs", DataTable).focus()
+        self.set_focus(self.query_one("#labs", DataTable))
 
     def action_focus_banks(self) -> None:
-        self.query_one("#banks", DataTable).focus()
+        self.set_focus(self.query_one("#banks", DataTable))
 
     def action_review(self) -> None:
         from tutor.ui.dialogs.quiz_chooser import QuizChoice

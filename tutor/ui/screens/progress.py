@@ -170,7 +170,8 @@ class ProgressScreen(TutorScreen):
                           f"{e['scaled_score']} / 1000", result, key=str(number))
         passed = sum(1 for e in finished if e["passed"])
         self.query_one("#exams-note", Label).update(
-            f"{len(finished)} exams taken, {passed} passed (720 of 1000 needed), newest first"
+            f"{len(finished)} exam{'s' if len(finished) != 1 else ''} taken, {passed} passed "
+            "(720 of 1000 needed), newest first"
             if finished else "No exams yet: open a quiz bank (enter on home) and pick an exam.")
 
     def fill_due(self, cards: list[DueCard], now: float) -> None:

@@ -31,7 +31,17 @@ class OptionButton(RadioButton):
         return max(1, len(self.render().wrap(max(1, width))))
 
 
-class OptionBox(Checkbox):
+class OptionSet(RadioSet, inherit_bindings=False):
+    """RadioSet without its enter binding: enter submits the answer (QuestionView)."""
+
+    BINDINGS = [
+        Binding("down,right", "next_button", "Next option", show=False),
+        Binding("space", "toggle_button", "Toggle", show=False),
+        Binding("up,left", "previous_button", "Previous option", show=False),
+    ]
+
+
+class OptionBox(Checkbox, inherit_bindings=False):
     """A checkbox for "choose N" whose long label wraps, like OptionButton."""
 
     DEFAULT_CSS = """
@@ -41,6 +51,7 @@ class OptionBox(Checkbox):
     }
     OptionBox:focus { border: none; }
     """
+    BINDINGS = [Binding("space", "toggle_button", "Toggle", show=False)]  # enter submits
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(1, len(self.render().wrap(max(1, width))))
@@ -74,7 +85,10 @@ class QuestionView(Vertical):
     BINDINGS = [
         *(Binding(str(i + 1), f"pick({i})", show=False) for i in range(6)),
         *(Binding(letter, f"pick({i})", show=False) for i, letter in enumerate(LETTERS)),
-        Binding("enter", "submit", "Submit", priority=True),
+        # Not a priority binding: the app runs those as keys arrive, the others after the
+        # key went round the focused widget's queue, so a fast "b" then enter would submit
+        # before "b" was picked. The option widgets leave enter to this binding instead.
+        Binding("enter", "submit", "Submit"),
     ]
 
     class Changed(Message):
@@ -95,6 +109,7 @@ class QuestionView(Vertical):
         self.meta = meta
         self.initial = selected
         self.observed = observed  # predict questions run for real (not in an exam)
+        self._picked: int | None = None  # the radio option picked last, by key or click
 
     @property
     def question(self) -> Question:
@@ -116,7 +131,7 @@ class QuestionView(Vertical):
                 for i, label in enumerate(labels):
                     yield OptionBox(label, value=LETTERS[i] in self.initial)
         else:
-            with RadioSet(id="choices"):
+            with OptionSet(id="choices"):
                 for i, label in enumerate(labels):
                     yield OptionButton(label, value=LETTERS[i] in self.initial)
 
@@ -131,7 +146,10 @@ class QuestionView(Vertical):
         if isinstance(choices, ChoiceBoxes):
             return frozenset(LETTERS[i] for i, box in enumerate(choices.query(OptionBox))
                              if box.value)
-        index = choices.pressed_index if isinstance(choices, RadioSet) else -1
+        # The key just pressed, before RadioSet has processed its message (a fast
+        # "b" + enter reads a stale pressed_index).
+        index = self._picked if self._picked is not None else \
+            choices.pressed_index if isinstance(choices, RadioSet) else -1
         return frozenset({LETTERS[index]}) if index >= 0 else frozenset()
 
     def lock_choices(self) -> None:
@@ -155,9 +173,11 @@ class QuestionView(Vertical):
             box.focus()
         else:
             list(choices.query(RadioButton))[index].value = True
+            self._picked = index
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
+        self._picked = event.index
         self.post_message(self.Changed(self.letters))
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
@@ -177,4 +197,4 @@ class QuestionView(Vertical):
 class ExamQuestionView(QuestionView):
     """In an exam enter only moves on (as `n` does): its key stays out of the footer."""
 
-    BINDINGS = [Binding("enter", "submit", "Next", show=False, priority=True)]
+    BINDINGS = [Binding("enter", "submit", "Next", show=False)]
