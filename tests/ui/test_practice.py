@@ -169,3 +169,38 @@ async def test_chooser_practice_by_topic(quizzes: Path) -> None:
         await until(lambda: isinstance(app.screen, PracticeScreen), pilot)
         assert app.screen.title_text == "Practice: topic dlq"
         assert [q.id for _b, q in app.screen.session.items] == ["ui-multiple"]
+
+
+async def test_a_letter_and_enter_typed_at_once_answer_once(quizzes: Path) -> None:
+    """Both keys in one read of the terminal (tmux, a fast typist): the pick counts."""
+    from textual import events
+
+    app = make_app(quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = session_of(app, quizzes, "ui-single")
+        await app.push_screen(PracticeScreen(session, "Practice: fixture"))
+        screen = app.screen
+        await until(lambda: screen.view is not None and screen.view.has_focus_within, pilot)
+        right = sorted(session.current.question.correct_letters)[0]
+        app.post_message(events.Key(right, right))  # no pause in between
+        app.post_message(events.Key("enter", "\r"))
+        await until(lambda: session.answered, pilot)
+        assert session.results[0] is not None and session.results[0].correct
+        assert not any("Choose 1 option" in n for n in notes(app))
+
+
+async def test_practice_fits_80x24(quizzes: Path) -> None:
+    from .helpers import cut_off
+
+    app = make_app(quizzes_dir=quizzes, connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = session_of(app, quizzes, "ui-multiple", "ui-single")
+        await app.push_screen(PracticeScreen(session, "Practice: fixture"))
+        screen = app.screen
+        await until(lambda: screen.view is not None, pilot)
+        assert cut_off(screen) == []
+        assert {"enter", "escape", "s", "q", "question_mark"} <= {
+            k.key for k in screen.query("FooterKey")}
+        status = screen.query_one("#quiz-status")
+        assert screen.region.contains_region(status.region)
+        assert "question 1 of 2" in str(status.render())
