@@ -99,6 +99,9 @@ class TutorApp(App[None]):
             self.offer_restart(state)
         elif state.phase in {"failed", "lost"} and state.fix and before.phase != state.phase:
             self.show_error(TutorError(state.detail, "LocalStack", state.fix))
+        elif state.phase == "ready" and before.phase == "lost":  # started again outside
+            self.notify(f"LocalStack answers again: {state.detail}", title="LocalStack",
+                        timeout=8, markup=False)
 
     def offer_restart(self, state: ConnectionState) -> None:
         from tutor.ui.dialogs.restart import RestartOffer
