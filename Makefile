@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck content unit bench clean browser
+.PHONY: install run test lint typecheck content unit bench clean browser terminal
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.13 not found on PATH — install it (e.g. 'pyenv install 3.13') and rerun" >&2; exit 2; }
@@ -41,7 +41,7 @@ typecheck: install
 content: install
 	$(BIN)/tutor dev check --content-only
 
-unit: install browser
+unit: install browser terminal
 	$(BIN)/pytest
 
 # tests/serve drives Debian's Chromium headless (`tutor serve` in a real browser). Installed
@@ -56,6 +56,15 @@ browser:
 		|| { echo "error: could not install chromium (needed by tests/serve)" >&2; exit 2; }; \
 	else echo "note: tests/serve needs Debian Chromium: sudo apt-get install -y chromium" \
 		"(skipped without it, fails under CI)" >&2; fi
+
+# tests/e2e drives the real `tutor` in tmux. Installed here when missing and we are root.
+terminal:
+	@if command -v tmux >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing tmux for the end-to-end test (tests/e2e)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux \
+		|| { echo "error: could not install tmux (needed by tests/e2e)" >&2; exit 2; }; \
+	else echo "note: tests/e2e needs tmux: sudo apt-get install -y tmux" >&2; fi
 
 test: lint typecheck content unit
 
