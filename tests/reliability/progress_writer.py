@@ -9,6 +9,7 @@ Each line on stdout is printed only after the write it names was committed.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -108,9 +109,20 @@ def counter(db: Path, count: int, how: str) -> None:
             store.save_card("counter", card_json, due)
 
 
+def open_once(db: Path) -> None:
+    """Open the store (creating it if new) and write one setting."""
+    from tutor.engine.progress import ProgressStore
+
+    store = ProgressStore(db)
+    store.set_setting(f"opened-{os.getpid()}", True)
+    print("moved-aside" if store.moved_aside else "ok", flush=True)
+
+
 if __name__ == "__main__":
     mode, path = sys.argv[1], Path(sys.argv[2])
-    if mode == "counter":
+    if mode == "open":
+        open_once(path)
+    elif mode == "counter":
         counter(path, int(sys.argv[3]), sys.argv[4])
     elif mode == "kill":
         kill_loop(path, sys.argv[3])

@@ -96,3 +96,26 @@ def test_read_modify_write_of_one_card_from_two_processes(tmp_path: Path) -> Non
     print(f"\n2 x 300 increments of one card: update_card kept {atomic}, "
           f"card()+save_card() kept {naive}")
     assert atomic == 600
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_processes_opening_a_new_store_at_once_never_move_it_aside(tmp_path: Path) -> None:
+    """Found here: switching a new file to WAL answers SQLITE_BUSY at once, and the store
+    took that for corruption — it moved the healthy file aside, or let "database is locked"
+    out as a traceback. 25 rounds of 4 processes creating one store at the same moment."""
+    rounds, width = 25, 4
+    for round_ in range(rounds):
+        db = tmp_path / f"round-{round_}" / "progress.db"
+        procs = [subprocess.Popen([sys.executable, str(WRITER), "open", str(db)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(width)]
+        for proc in procs:
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0 and out == "ok\n", f"round {round_}: {out}{err}"
+        assert [p.name for p in db.parent.iterdir() if "corrupt" in p.name] == []
+        store = ProgressStore(db)
+        opened = store._conn().execute("SELECT COUNT(*) FROM settings").fetchone()[0]
+        store.close()
+        assert opened == width
+    print(f"\n{rounds} x {width} processes created one store at once: none moved aside")

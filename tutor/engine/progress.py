@@ -80,6 +80,34 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+OPEN_TIMEOUT = 20.0  # seconds a store waits for another process that holds it at open
+# SQLite result codes meaning "this file is not a readable database" (the rest, such as
+# SQLITE_BUSY, mean "not now" and must never move the learner's file aside).
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+class _IntegrityFailed(sqlite3.DatabaseError):
+    """PRAGMA quick_check found damage."""
+
+
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    if isinstance(exc, _IntegrityFailed):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _CORRUPT_CODES
+
+
+def _retry_busy[T](fn: Callable[[], T], timeout: float = 10.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (5, 6):  # BUSY, LOCKED
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 @dataclass
@@ -101,11 +129,25 @@ class ProgressStore:
         self.moved_aside: Path | None = None  # set when a corrupt file was moved away
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._migrate(self._conn())
-        except sqlite3.DatabaseError as exc:
-            self._move_aside(exc)
-            self._migrate(self._conn())
+        deadline = time.monotonic() + OPEN_TIMEOUT
+        while True:
+            try:
+                self._migrate(self._conn())
+                return
+            except sqlite3.DatabaseError as exc:
+                if _corrupt(exc):
+                    self._move_aside(exc)
+                    self._migrate(self._conn())
+                    return
+                # Busy or locked: another tutor process is creating or migrating the same
+                # file (two opened at once). Never a reason to move a good file aside.
+                self.close()
+                if time.monotonic() > deadline:
+                    raise TutorError(
+                        f"Your progress file {path} stayed locked for {OPEN_TIMEOUT:g} s "
+                        f"({exc})", "Progress file busy",
+                        "another tutor process may be stuck: close it, then try again") from None
+                time.sleep(0.05)
 
     # --- connection and schema -------------------------------------------------------
 
@@ -116,7 +158,9 @@ class ProgressStore:
                                    check_same_thread=True)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 15000")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            # Switching a new file to WAL answers SQLITE_BUSY at once, without the busy
+            # timeout, while another process holds it: retry for a while.
+            mode = _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
             if str(mode).lower() != "wal":  # e.g. a network filesystem
                 conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -127,7 +171,7 @@ class ProgressStore:
     def _migrate(self, conn: sqlite3.Connection) -> None:
         check = conn.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
-            raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+            raise _IntegrityFailed(f"integrity check failed: {check}")
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]

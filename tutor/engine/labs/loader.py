@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
@@ -184,6 +185,23 @@ def _collect(module: ModuleType) -> tuple[dict[str, CheckFn], dict[str, Scenario
     return checks, scenarios
 
 
+def _bad_path(rel: str) -> str:
+    """Why `rel` cannot name a file inside the lab folder ("" when it can)."""
+    if not rel or "\x00" in rel or len(rel) > 255:
+        return "is not a file path (empty, too long or with a NUL byte)"
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or ".." in pure.parts:
+        return "must be a path inside the lab folder (relative, without `..`)"
+    return ""
+
+
+def _is(check: Callable[[Path], bool], path: Path) -> bool:
+    try:
+        return check(path)
+    except (OSError, ValueError):  # e.g. a name longer than the filesystem allows
+        return False
+
+
 def _content_problems(lab: Lab) -> list[str]:
     """Cross-file problems pydantic cannot see: references to checks, files, tags."""
     spec, root = lab.spec, lab.path
@@ -214,7 +232,9 @@ def _content_problems(lab: Lab) -> list[str]:
             problems.append(f"{file}: field `requires`: unknown runtime `{runtime}` — "
                             f"{did_you_mean(runtime, RUNTIMES) or 'use python or node'}")
     for role, rel in spec.programs.items():
-        if not (lab.starter / rel).is_file():
+        if _bad_path(rel):
+            problems.append(f"{file}: field `programs.{role}`: `{rel:.60}` {_bad_path(rel)}")
+        elif not _is(Path.is_file, lab.starter / rel):
             problems.append(f"{file}: field `programs.{role}`: `{rel}` is not in starter/ — "
                             "add it there or fix the path")
     for index, step in enumerate(spec.steps):
@@ -240,11 +260,17 @@ def _content_problems(lab: Lab) -> list[str]:
                 problems.append(f"{where}, field `requires`: unknown runtime `{runtime}` — "
                                 f"{did_you_mean(runtime, RUNTIMES) or 'use python or node'}")
         for rel in step.solution.files:
-            if not (lab.solution / rel).exists():
+            if _bad_path(rel):
+                problems.append(f"{where}, field `solution.files`: `{rel:.60}` "
+                                f"{_bad_path(rel)}")
+            elif not _is(Path.exists, lab.solution / rel):
                 problems.append(f"{where}, field `solution.files`: `{rel}` is not in "
                                 "solution/ — add the file or fix the path")
         for rel in step.solution.run:
-            if not ((lab.solution / rel).is_file() or (lab.starter / rel).is_file()):
+            if _bad_path(rel):
+                problems.append(f"{where}, field `solution.run`: `{rel:.60}` {_bad_path(rel)}")
+            elif not (_is(Path.is_file, lab.solution / rel)
+                      or _is(Path.is_file, lab.starter / rel)):
                 problems.append(f"{where}, field `solution.run`: `{rel}` is in neither "
                                 "solution/ nor starter/")
     return problems
