@@ -286,11 +286,17 @@ def test_learner_programs_do_not_go_through_the_shells_proxy(
     assert len(ok_server.requests) == 1
 
 
-@pytest.mark.xfail(reason="clients.py (H3) builds clients with the environment's proxies: "
-                          "requested Config(proxies={}) in shared-notes/requests/H6.md",
-                   strict=False)
 def test_tutor_clients_do_not_go_through_the_shells_proxy(
         ok_server: Recorder, proxy: Recorder, fresh_clients: None) -> None:
     clients.client("sqs", Endpoint(ok_server.url, "test")).list_queues()
     assert proxy.requests == [], "the AWS request went to the proxy"
     assert len(ok_server.requests) == 1
+
+
+def test_the_health_probe_does_not_go_through_the_shells_proxy(
+        ok_server: Recorder, proxy: Recorder, connects: list[Any]) -> None:
+    from tutor.cloud.health import probe
+
+    assert probe(ok_server.url, timeout=5).reachable
+    assert proxy.requests == []
+    assert [r["path"] for r in ok_server.requests] == ["/_localstack/health"]
