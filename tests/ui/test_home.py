@@ -248,3 +248,20 @@ async def test_home_fits_80x24(labs: Path, quizzes: Path) -> None:
         assert {k.key for k in keys} >= {"l", "b", "v", "p", "e", "q", "question_mark"}
         for key in keys:
             assert whole.contains_region(key.region), f"footer key {key.key} cut off"
+
+
+def test_review_title_counts_due_and_new_cards(quizzes: Path, tmp_path: Path) -> None:
+    """With an exam date, a review adds new questions paced to the day; the title says so."""
+    from datetime import date, timedelta
+
+    from tutor.ui.course import Course
+    from tutor.ui.dialogs.quiz_chooser import QuizChoice
+    from tutor.ui.quiz_launch import build_session
+
+    _seed()
+    course = Course(tmp_path, quizzes)
+    course.store().set_setting("exam_date", (date.today() + timedelta(days=1)).isoformat())
+    session, title = build_session(QuizChoice("review", count=20), course)
+    fresh = len(session.items) - 1
+    assert fresh >= 1 and title == f"Review: 1 due card + {fresh} new before the exam"
+    course.close()

@@ -147,7 +147,7 @@ async def test_chooser_review_serves_due_cards_or_says_none(quizzes: Path) -> No
         await until(lambda: isinstance(app.screen, QuizChooser), pilot)
         await pilot.press("end", "enter")
         await until(lambda: isinstance(app.screen, PracticeScreen), pilot)
-        assert app.screen.title_text == "Review: 1 due cards"
+        assert app.screen.title_text == "Review: 1 due card"
         assert app.screen.session.current.question.id == "ui-single"
 
 

@@ -22,7 +22,12 @@ def build_session(choice: QuizChoice, course: Course) -> tuple[Session, str]:
         if not review.items:
             raise TutorError("No cards are due for review right now", "Nothing to review",
                              "practise a bank first; answered questions come back when due")
-        return review, f"Review: {len(review.items)} due cards"
+        due = set(review.schedule.due())
+        old = sum(1 for _bank, q in review.items if q.id in due)
+        fresh = len(review.items) - old  # new questions, paced to finish before the exam
+        plural = "s" if old != 1 else ""
+        return review, f"Review: {old} due card{plural}" + (
+            f" + {fresh} new before the exam" if fresh else "")
     if choice.topic:
         practice = PracticeSession.select(banks, store, topic=choice.topic, count=choice.count)
         return practice, f"Practice: topic {choice.topic}"
