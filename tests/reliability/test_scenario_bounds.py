@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 import time
 from pathlib import Path
@@ -49,6 +50,7 @@ PROGRAMS = {
         print("spawned", flush=True)
     """,
     "fine.py": "print('ok')\n",
+    "hog.js": "const hoard = [];\nwhile (true) { hoard.push(new Array(1e6).fill(1.5)); }\n",
 }
 
 
@@ -131,6 +133,14 @@ def test_a_program_that_allocates_without_end_is_stopped_at_the_memory_limit(
             if line.startswith("holding")]
     assert held and max(held) <= 1024
     assert time.monotonic() - start < 30
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_a_node_program_that_allocates_without_end_is_stopped_too(
+        runner: ScenarioRunner) -> None:
+    with pytest.raises(ScenarioFailed) as caught:
+        runner.run("hog.js", timeout=60)
+    assert caught.value.message == "`hog.js` used more than 1 GiB of memory and was stopped"
 
 
 def test_children_and_grandchildren_die_with_the_program_group(runner: ScenarioRunner) -> None:

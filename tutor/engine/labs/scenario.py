@@ -171,7 +171,7 @@ class Program:
         code = self.proc.poll()
         if code is None or code == 0 or not self.memory_limit:
             return False
-        return any(word in self.tail.text()[-4000:] for word in _OOM_WORDS)
+        return any(word in self.tail.text() for word in _OOM_WORDS)
 
     def verdict(self) -> str:
         """One plain line on why a program that exited non-zero did so, if the tutor knows."""
