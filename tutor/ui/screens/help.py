@@ -54,6 +54,9 @@ shell run `eval "$(tutor env)"` to point the AWS CLI and SDKs at it), or lost.
 | `o` | solution: after the step passed, or after its last hint |
 | `r` | reset: restore the starter and delete the lab's cloud resources |
 | `v` / `m` | overview (diagram, goals, exam, lab clock) / README; escape: back to steps |
+| `d` | live queue dashboard: depths, rates, oldest message, the lab's gauges (show/hide) |
+| `p` / `u` / `k` | (dashboard shown) poison message / burst / stop a consumer, if the lab has it |
+| `t` | with the dashboard shown: message timeline of the lab's queues |
 | `up` / `down` | select a step |
 
 ## Quiz
