@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from tutor.engine.quiz.bank import parse_yaml
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,9 @@ class Entry:
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, str]:
     try:
-        # libyaml's loader is ten times faster; the home screen lists every file.
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
+        # The same bounded parser as the loaders: a hostile file must not hang the home screen.
+        data = parse_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, f"{path.name}: {first}"
     if not isinstance(data, dict):

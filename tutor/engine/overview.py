@@ -16,12 +16,11 @@ from typing import Any
 import yaml
 
 from tutor.engine.progress import ProgressStore
+from tutor.engine.quiz.bank import parse_yaml
 from tutor.engine.quiz.model import Bank
 from tutor.engine.quiz.srs import Clock, Schedule, utc_now
 from tutor.engine.quiz.stats import quiz_stats
 from tutor.engine.quiz.taxonomy import TAGS
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,8 @@ class DueCard:
 def lab_steps(lab_dir: Path) -> tuple[str, list[StepInfo]]:
     """A lab's title and steps with their pointers, read leniently ([] when unreadable)."""
     try:
-        data = yaml.load((lab_dir / "lab.yaml").read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError):
+        data = parse_yaml((lab_dir / "lab.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return lab_dir.name, []
     if not isinstance(data, dict):
         return lab_dir.name, []
