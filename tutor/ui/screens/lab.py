@@ -34,6 +34,9 @@ from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch", "dashboard"}
 # Shown only while the dashboard is: what they do is watched there.
 DASHBOARD_ACTIONS = {"chaos", "timeline"}
+DASHBOARD_KEYS = (("p", ("chaos", "poison"), "poison"), ("u", ("chaos", "burst"), "burst"),
+                  ("k", ("chaos", "stop_consumer"), "stop consumer"),
+                  ("t", ("timeline",), "timeline"))
 CHAOS_KINDS = {"poison": "Send a poison message", "burst": "Send a burst",
                "stop_consumer": "Stop a consumer"}
 
@@ -45,16 +48,17 @@ class LabScreen(TutorScreen):
         Binding("c", "check", "Check"),
         Binding("h", "hint", "Hint"),
         Binding("o", "solution", "Solution"),
-        Binding("r", "reset", "Reset"),
+        Binding("r", "reset", "Reset", show=False),  # rare and destructive: in help (?)
         Binding("w", "watch", "Watch"),
-        Binding("d", "dashboard", "Dashboard", tooltip="Live queue dashboard (show/hide)"),
-        Binding("v", "page('overview')", "Overview"),
-        Binding("m", "page('readme')", "README"),
-        Binding("p", "chaos('poison')", "Poison", tooltip="Send the lab's poison message"),
-        Binding("u", "chaos('burst')", "Burst", tooltip="Send the lab's burst of messages"),
-        Binding("k", "chaos('stop_consumer')", "Stop consumer",
-                tooltip="Stop one of the lab's running consumers"),
-        Binding("t", "timeline", "Timeline", tooltip="Message timeline of the lab's queues"),
+        Binding("d", "dashboard", "Queues", tooltip="Live queue dashboard (show/hide)"),
+        # The rest stay out of the 80-column footer: the tabs name v/m, and the dashboard's
+        # border lists its own keys while it is shown (see `dashboard_keys`).
+        Binding("v", "page('overview')", "Overview", show=False),
+        Binding("m", "page('readme')", "README", show=False),
+        Binding("p", "chaos('poison')", "Poison", show=False),
+        Binding("u", "chaos('burst')", "Burst", show=False),
+        Binding("k", "chaos('stop_consumer')", "Stop consumer", show=False),
+        Binding("t", "timeline", "Timeline", show=False),
     ]
     BLOCKING_GROUPS = frozenset({"open"})
 
@@ -126,7 +130,7 @@ class LabScreen(TutorScreen):
             yield LabBrief(id="lab-tabs")
         yield QueueDashboard(f"lab{self.entry.id[:2]}-", id="dashboard")
         yield ConnectionBar()
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.sub_title = self.entry.title
@@ -423,10 +427,17 @@ class LabScreen(TutorScreen):
         dashboard = self.query_one(QueueDashboard)
         dashboard.display = not dashboard.display
         if dashboard.display:
+            dashboard.border_subtitle = self.dashboard_keys()
             self.sample_queues()
         else:
             self.workers.cancel_group(self, "dashboard")
         self.refresh_bindings()
+
+    def dashboard_keys(self) -> str:
+        """The dashboard's keys this lab offers, for the dashboard's border."""
+        keys = [(key, label) for key, action, label in DASHBOARD_KEYS
+                if self.check_action(action[0], action[1:]) is not False]
+        return " · ".join(f"{key} {label}" for key, label in keys)
 
     def on_screen_suspend(self) -> None:
         self.workers.cancel_group(self, "dashboard")  # nobody watches it under a dialog

@@ -131,14 +131,22 @@ class TimelineScreen(TutorScreen):
 
     # -- drawing --------------------------------------------------------------------------
 
+    def short_queue(self, name: str) -> str:
+        """`orders-dlq` for `lab04-orders-dlq`: at 80 columns only the part after the lab's
+        shared prefix tells the queues apart (the subtitle names them in full)."""
+        heads = {queue.split("-", 1)[0] for queue in self.queues}
+        if len(self.queues) < 2 or len(heads) != 1 or "-" not in name:
+            return name
+        return name.removeprefix(f"{heads.pop()}-") or name
+
     def fill_table(self) -> None:
         table = self.query_one("#timeline-messages", DataTable)
         keep = self.selected
         table.clear()
         for m in self.messages:
             table.add_row(_short(m.message_id), str(m.receive_count),
-                          Text(m.state, style=_STATE_STYLE.get(m.state, "")), m.queue,
-                          key=m.message_id)
+                          Text(m.state, style=_STATE_STYLE.get(m.state, "")),
+                          self.short_queue(m.queue), key=m.message_id)
         ids = [m.message_id for m in self.messages]
         if keep in ids:
             table.move_cursor(row=ids.index(keep), animate=False)
