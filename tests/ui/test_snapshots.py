@@ -255,3 +255,38 @@ def test_help(snap_compare: Snap, content: Path, size: tuple[int, int]) -> None:
     assert snap_compare(app, terminal_size=size, run_before=run_before)
     assert str(content / "home" / "workspace") in state["source"]
     assert str(content / "home" / "progress.db") in state["source"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_progress(snap_compare: Snap, content: Path, size: tuple[int, int]) -> None:
+    from tutor.engine.progress import open_store
+    from tutor.ui.screens.progress import ProgressScreen
+
+    store = open_store()  # one failed check and two answers: figures, no dates on screen
+    store.record_step("01-slow-worker", "run-worker", 0.0, 1.0, False, {"status": "failed"})
+    store.record_answer("ui-single", "ui-fixture", "practice", True, ["b"])
+    store.record_answer("ui-multiple", "ui-fixture", "practice", False, ["a", "d"])
+    store.close()
+    app, state = tutor_app(content), State()
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settled_home(app, pilot)
+        await pilot.press("p")
+        await until(lambda: isinstance(app.screen, ProgressScreen)
+                    and app.screen.standing is not None, pilot)
+        screen = app.screen
+        labs = screen.query_one("#labs-table", DataTable)
+        await until(lambda: sized(labs), pilot)
+        labs.notify_style_update()  # see settled_home
+        state["lab"] = labs.get_row("01-slow-worker")
+        state["note"] = str(screen.query_one("#labs-note").render())
+        state["pointers"] = {r.pointer: r for r in screen.standing.pointers}
+        await quiet(app, pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+    number, _title, steps, score, checks, status = state["lab"]
+    assert (number, steps, score, checks) == ("01", "0/1", "0%", "1")
+    assert status != "complete"
+    assert state["note"].startswith("0 of 1 labs complete")
+    visibility = state["pointers"]["visibility-timeout"]
+    assert (visibility.answered, visibility.rate) == (1, 1.0)
