@@ -100,9 +100,13 @@ def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_hom
     shutil.copytree(PROJECT_ROOT / "labs" / "09-fifo", labs / "09-fifo",
                     ignore=shutil.ignore_patterns("__pycache__"))
     workspace = tmp_path / "ws"
-    env = {"TUTOR_HOME": str(tutor_home), "TUTOR_WORKSPACE": str(workspace),
+    # A learner id of its own: its own LocalStack account, so queues other tests left in
+    # the session's LocalStack (lab09-orders.fifo ...) cannot make step 1 pass.
+    env = {"TUTOR_LEARNER": f"e2e-{uuid.uuid4().hex[:12]}",
+           "TUTOR_HOME": str(tutor_home), "TUTOR_WORKSPACE": str(workspace),
            "TUTOR_LABS_DIR": str(labs), "TUTOR_QUIZZES_DIR": str(QUIZZES),
-           "TERM": "xterm-256color", "COLORTERM": "truecolor", "TMUX": ""}
+           "TERM": "xterm-256color", "COLORTERM": "truecolor", "TMUX": "",
+           "TUTOR_ACCOUNT": ""}
     tmux.start(["env", *(f"{k}={v}" for k, v in env.items()),
                 str(TUTOR), "--endpoint", localstack.url])
     assert tmux.pane("#{pane_width}x#{pane_height}") == f"{WIDTH}x{HEIGHT}"
