@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tutor.cloud.endpoint import Endpoint
@@ -70,6 +72,17 @@ class Tmux:
                          lambda s: all(n in s or n in " ".join(s.split()) for n in needles),
                          seconds)
 
+    def tracebacks(self) -> str:
+        """SIGABRT to the tutor: Python's faulthandler prints every thread's stack."""
+        self.run("resize-window", "-t", "e", "-x", "250")  # long stack lines stay whole
+        pid = int(self.pane("#{pane_pid}"))
+        for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+            if str(TUTOR) in proc.cmdline():
+                os.kill(proc.pid, signal.SIGABRT)
+                break
+        time.sleep(1.0)
+        return self.run("capture-pane", "-p", "-t", "e", "-S", "-2000")
+
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"],
                        capture_output=True, timeout=10)
@@ -106,7 +119,7 @@ def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_hom
            "TUTOR_HOME": str(tutor_home), "TUTOR_WORKSPACE": str(workspace),
            "TUTOR_LABS_DIR": str(labs), "TUTOR_QUIZZES_DIR": str(QUIZZES),
            "TERM": "xterm-256color", "COLORTERM": "truecolor", "TMUX": "",
-           "TUTOR_ACCOUNT": ""}
+           "TUTOR_ACCOUNT": "", "PYTHONFAULTHANDLER": "1"}
     tmux.start(["env", *(f"{k}={v}" for k, v in env.items()),
                 str(TUTOR), "--endpoint", localstack.url])
     assert tmux.pane("#{pane_width}x#{pane_height}") == f"{WIDTH}x{HEIGHT}"
@@ -146,7 +159,11 @@ def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_hom
     tmux.keys("q")
     pressed = time.monotonic()
     # tmux (remain-on-exit) writes how the command ended into the pane, once it has.
-    ended = tmux.text("Pane is dead (status", seconds=10)
+    try:
+        ended = tmux.text("Pane is dead (status", seconds=10)
+    except AssertionError:
+        raise AssertionError(f"`q` did not end the tutor within 10 s; its threads:\n"
+                             f"{tmux.tracebacks()}") from None
     quit_seconds = time.monotonic() - pressed
     assert "Pane is dead (status 0," in ended, f"the tutor did not exit cleanly:\n{ended}"
     assert "SQS Patterns Tutor" not in ended  # the app left the alternate screen
