@@ -40,6 +40,20 @@ def tutor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def restore_active_endpoint() -> Iterator[None]:
+    """An app or monitor built with another endpoint (a dead port, a test's own
+    LocalStack) makes it the process's active one; the next test must not inherit it."""
+    from tutor.cloud import clients
+    from tutor.cloud import endpoint as ep
+
+    before = ep._active
+    yield
+    if ep._active is not before:
+        ep.set_active(before)
+        clients.clear_cache()
+
+
 @pytest.fixture(scope="session")
 def localstack() -> Iterator[Endpoint]:
     """The real LocalStack for this test session (embedded unless TUTOR_TEST_ENDPOINT)."""
