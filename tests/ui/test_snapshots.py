@@ -290,3 +290,41 @@ def test_progress(snap_compare: Snap, content: Path, size: tuple[int, int]) -> N
     assert state["note"].startswith("0 of 1 labs complete")
     visibility = state["pointers"]["visibility-timeout"]
     assert (visibility.answered, visibility.rate) == (1, 1.0)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_exam_question(snap_compare: Snap, content: Path, size: tuple[int, int]) -> None:
+    from tutor.engine.quiz.sessions import ExamSession
+    from tutor.ui.screens.exam import ExamScreen
+    from tutor.ui.widgets.countdown import Countdown
+    from tutor.ui.widgets.exam_navigator import ExamNavigator
+
+    app, state = tutor_app(content), State()
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settled_home(app, pilot)
+        clock = Clock()
+        session = ExamSession.start(app.course.banks(), app.course.store(), exam="saa-c03",
+                                    count=2, seed=1, clock=clock)
+        await app.push_screen(ExamScreen(session))
+        screen = app.screen
+        first = session.current.question
+        await pilot.press(*sorted(first.correct_letters))
+        await until(lambda: session.selection(0) == first.correct_letters, pilot)
+        await pilot.press("f")  # flagged for review, then on to question 2
+        await until(lambda: session.flagged == [0], pilot)
+        await pilot.press("n")
+        await until(lambda: session.index == 1, pilot)
+        clock.now += timedelta(minutes=1, seconds=30)  # the countdown reads this clock
+        countdown = screen.query_one(Countdown)
+        await until(lambda: countdown.seconds_left == session.time_left(), pilot)
+        nav = screen.query_one(ExamNavigator)
+        state["nav"] = (set(nav.answered), set(nav.flagged))
+        state["left"] = str(countdown.render())
+        state["allowed"] = session.time_left() + 90
+        await quiet(app, pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+    assert state["nav"] == ({0}, {0})  # answered and flagged: question 1
+    minutes, seconds = divmod(int(state["allowed"]) - 90, 60)
+    assert f"{minutes:02d}:{seconds:02d} left" in state["left"]
