@@ -97,12 +97,14 @@ class HomeScreen(TutorScreen):
         labs = self.query_one("#labs", DataTable)
         labs.add_column("#", key="number")
         labs.add_column("Lab", key="title")
-        labs.add_column("Progress", key="progress")
+        # Fixed widths: Textual 8.2.8 widens an auto column only when idle and can keep a
+        # line drawn before that cut short ("not star"; Textualize/textual#3533).
+        labs.add_column("Progress", key="progress", width=21)
         banks = self.query_one("#banks", DataTable)
         banks.add_column("Bank", key="title")
         banks.add_column("Questions", key="count")
-        banks.add_column("Right", key="accuracy")
-        banks.add_column("Due", key="due")
+        banks.add_column("Right", key="accuracy", width=11)  # "100% of 205"
+        banks.add_column("Due", key="due", width=4)
         labs.focus()
         if self.loaded:
             self.fill(self.labs, self.banks)
