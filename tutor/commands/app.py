@@ -6,6 +6,7 @@ import argparse
 
 
 def run_app(args: argparse.Namespace) -> int:
+    from tutor import locations
     from tutor.engine.progress import open_store
     from tutor.ui.app import make_app
 
@@ -13,6 +14,7 @@ def run_app(args: argparse.Namespace) -> int:
     warning = store.warning
     store.close()
     app = make_app(endpoint=args.endpoint, startup_warning=warning)
+    app.hard_exit_log = locations.data_dir() / "crash.log"  # `q` always ends the tutor
     try:
         app.run()
     finally:

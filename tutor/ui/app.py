@@ -18,7 +18,7 @@ from tutor.cloud.endpoint import Endpoint
 from tutor.errors import TutorError
 from tutor.ui.course import Course
 from tutor.ui.failures import as_tutor_error
-from tutor.ui.quitting import DaemonExecutor, stop_learner_programs
+from tutor.ui.quitting import DaemonExecutor, arm_hard_exit, stop_learner_programs
 from tutor.ui.screens.home import HomeScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
@@ -48,6 +48,7 @@ class TutorApp(App[None]):
         self.endpoint_arg = endpoint
         self.connect = connect
         self.startup_warning = startup_warning
+        self.hard_exit_log: Path | None = None  # set by `tutor`: see quitting.arm_hard_exit
         self.connection = ConnectionState("booting", "Looking for LocalStack ...")
         self.monitor: ConnectionMonitor | None = None
         self._monitor_factory = monitor_factory
@@ -166,6 +167,13 @@ class TutorApp(App[None]):
         else:
             self.notify(problem.one_line(), title=problem.title, severity="error",
                         timeout=12, markup=False)
+
+    async def action_quit(self) -> None:
+        if self.hard_exit_log is not None:  # the real `tutor` only, never a test's app
+            from tutor import locations
+
+            arm_hard_exit(locations.workspace_root(), self.hard_exit_log)
+        self.exit()
 
     def action_help(self) -> None:
         from tutor import locations

@@ -76,3 +76,38 @@ def _wait_gone(groups: set[int], seconds: float) -> None:
         if not alive:
             return
         time.sleep(0.05)
+
+
+QUIT_DEADLINE = 8.0  # seconds from `q` to the process being gone, whatever hangs
+
+
+def arm_hard_exit(workspace_root: Path, log_path: Path,
+                  seconds: float | None = None) -> threading.Timer:
+    """`q` must end the tutor: if the app (or the interpreter's own shutdown) is still
+    alive after `seconds`, keep every thread's stack in `log_path` for a bug report, stop
+    the learner's programs and leave. Nothing is lost: each progress write is its own
+    committed transaction, and the watchdog stops our LocalStack when our pipe closes."""
+    import faulthandler
+    import sys
+    import time
+
+    seconds = QUIT_DEADLINE if seconds is None else seconds
+
+    def give_up() -> None:
+        with contextlib.suppress(OSError), log_path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} quit took more than "
+                     f"{seconds:g} s; every thread's stack:\n")
+            fh.flush()
+            faulthandler.dump_traceback(file=fh, all_threads=True)
+        with contextlib.suppress(Exception):
+            stop_learner_programs(workspace_root, grace=0.5)
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"tutor: quitting took more than {seconds:g} s; stopped it "
+                             f"(details in {log_path})\n")
+        os._exit(0)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True  # a normal exit never waits for it
+    timer.start()
+    return timer
+
