@@ -72,6 +72,30 @@ def check_locations(report: Report, store_warning: str | None) -> None:
         report.add("progress", True, f"progress store readable at {locations.progress_db()}")
 
 
+def check_learner(report: Report) -> None:
+    from tutor.engine.learner import current
+
+    learner = current()
+    report.add("learner", True,
+               f"{learner.id} (LocalStack account {learner.account})" if learner.id else
+               f"none set (LocalStack's default account {learner.account}); in a classroom: "
+               "`tutor learner set ID`")
+
+
+def check_trace(report: Report, endpoint: Endpoint) -> None:
+    """The SQS lifecycle recorder behind the dashboard's rates and the message timeline."""
+    from tutor.engine.observe.trace import fetch
+
+    try:
+        batch = fetch(endpoint, since=0, limit=1)
+    except Exception as exc:  # reported, never raised: doctor lists every problem
+        report.add("sqs-trace", True, f"could not ask: {exc}")
+        return
+    report.add("sqs-trace", True, "recording (dashboard rates, oldest message, timeline)"
+               if batch.available else f"not available — {batch.reason}; the dashboard "
+               "shows n/a for rates and the timeline is off")
+
+
 def check_endpoint(report: Report, endpoint: Endpoint | None,
                    lambda_probe: Callable[[Endpoint], tuple[bool, str]] | None) -> None:
     if endpoint is None:
@@ -94,6 +118,7 @@ def check_endpoint(report: Report, endpoint: Endpoint | None,
         good = state in {"available", "running"}
         report.add(f"service {service}", good, state,
                    "" if good else f"start LocalStack with SERVICES including {service}")
+    check_trace(report, endpoint)
     if lambda_probe is not None:
         ok, detail = lambda_probe(endpoint)
         report.add("lambda", ok, detail, "" if ok else
@@ -115,5 +140,6 @@ def run(endpoint: Endpoint | None, store_warning: str | None = None) -> Report:
     report = Report()
     check_install(report)
     check_locations(report, store_warning)
+    check_learner(report)
     check_endpoint(report, endpoint, find_lambda_probe())
     return report
