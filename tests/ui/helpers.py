@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 from textual.pilot import Pilot
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -41,3 +42,15 @@ def cut_off(screen: object) -> list[str]:
         if widget.display and not whole.contains_region(widget.region):
             problems.append(type(widget).__name__)
     return problems
+
+
+def learner_programs(workspace: Path) -> list[psutil.Process]:
+    """Our living child processes working in `workspace` (the learner's programs)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.cwd() == str(workspace) and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 from textual.widgets import DataTable
 
@@ -14,18 +13,7 @@ from tutor.ui.app import make_app
 from tutor.ui.screens.lab import LabScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
-from .helpers import FIXTURES, SIZE, home_ready, until
-
-
-def learner_programs(workspace: Path) -> list[psutil.Process]:
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if child.cwd() == str(workspace) and child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
+from .helpers import FIXTURES, SIZE, home_ready, learner_programs, until
 
 
 @pytest.mark.localstack

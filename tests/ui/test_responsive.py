@@ -22,7 +22,7 @@ from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.step_list import StepList
 
-from .helpers import FIXTURES, home_ready, notes, until
+from .helpers import FIXTURES, home_ready, learner_programs, notes, until
 
 SIZE = (80, 24)  # the smallest terminal the app promises to work in
 KEY_BOUND = 3.0  # seconds from a key press to the screen showing it, on a busy 2-core box
@@ -117,17 +117,6 @@ async def test_keys_work_and_the_bar_says_lost_after_localstack_is_killed(
         assert "LOST" in bar_text(app)
         await pilot.press("q")
     assert app.return_code == 0
-
-
-def learner_programs(workspace: Path) -> list[psutil.Process]:
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if child.cwd() == str(workspace) and child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
 
 
 async def test_keys_work_during_a_slow_check_and_after_localstack_freezes(
