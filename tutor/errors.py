@@ -47,6 +47,18 @@ class LocalStackUnreachable(TutorError):
         )
 
 
+class LocalStackSlow(TutorError):
+    """LocalStack accepted a request but did not answer it within the read timeout."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            message=f"LocalStack at {url} took longer to answer than the tutor waits",
+            title="LocalStack slow",
+            fix="it is running but busy (a burst, a long poll?); check again, and see "
+            "`tutor doctor` if it persists",
+        )
+
+
 class UnsafeEndpoint(TutorError):
     """The safety guard refused an endpoint that is not on this machine."""
 
@@ -62,10 +74,13 @@ class UnsafeEndpoint(TutorError):
 def from_boto(exc: BaseException, url: str | None = None) -> TutorError:
     """Translate a botocore exception into a TutorError; never leaks a traceback."""
     name = type(exc).__name__
-    if name in {"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError",
-                "ReadTimeoutError"}:
-        return LocalStackUnreachable(url or getattr(exc, "kwargs", {}).get("endpoint_url", "?"),
-                                     detail=name)
+    where = url or getattr(exc, "kwargs", {}).get("endpoint_url", "?")
+    if name in {"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError"}:
+        return LocalStackUnreachable(where, detail=name)
+    if name == "ReadTimeoutError":
+        # It accepted the connection and is still working on the answer: busy, not gone.
+        # Whoever must know whether it is gone asks its health endpoint.
+        return LocalStackSlow(where)
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         err = response.get("Error", {})

@@ -12,6 +12,7 @@ Every client it makes:
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -83,8 +84,24 @@ def client(service: str, endpoint: Endpoint | None = None, *, read_timeout: floa
             config=config,
         )
         made.meta.events.register("before-send", guard.before_send_hook)
+        if service == "sqs":
+            made.meta.events.register("provide-client-params.sqs.ReceiveMessage",
+                                      functools.partial(explicit_wait, read_timeout))
         _cache[key] = made
         return made
+
+
+def explicit_wait(read_timeout: float, params: dict[str, Any], **_: Any) -> None:
+    """Every ReceiveMessage the tutor makes states its own WaitTimeSeconds.
+
+    Without it the queue's ReceiveMessageWaitTimeSeconds applies: a learner's valid 20 s
+    would hold the tutor's receive longer than its read timeout. 0 (a short poll) unless
+    the caller asked for a wait, which must end well before the read timeout.
+    """
+    wait = params.setdefault("WaitTimeSeconds", 0)
+    if isinstance(wait, int | float) and wait > read_timeout - 2:
+        raise ValueError(f"ReceiveMessage with WaitTimeSeconds={wait} on a client whose read "
+                         f"timeout is {read_timeout:g} s: ask for a shorter wait")
 
 
 def clear_cache() -> None:

@@ -75,6 +75,8 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
         "CONFIG_DIR": str(data / "config"),
         "TMPDIR": str(data / "tmp"),
         "TUTOR_S3_STORAGE_DIR": str(data / "tmp" / "s3-storage"),
+        # Fault plans and measurements of Lambda handlers (lambda_executor.environ).
+        "TUTOR_FAULTS_DIR": str(data / "faults"),
         "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": str(METRICS_INTERVAL),
         "SQS_ENDPOINT_STRATEGY": "path",
         # Offline machine: no certificate download, no DNS server, no analytics.
@@ -92,7 +94,7 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
     # and backs off up to 10 s when idle; labs need it to react within a second.
     env["LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC"] = "0.1"
     env["LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC"] = "1"
-    for sub in ("volume", "fs", "config", "tmp"):
+    for sub in ("volume", "fs", "config", "tmp", "faults"):
         (data / sub).mkdir(parents=True, exist_ok=True)
     return env
 

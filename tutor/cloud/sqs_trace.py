@@ -337,6 +337,19 @@ def serve(request: Any, **_: Any) -> Any:
     return Response(json.dumps(body), mimetype="application/json")
 
 
+FAULTS_PATH = "/_tutor/faults"
+
+
+def serve_faults(request: Any, **_: Any) -> Any:
+    """GET FAULTS_PATH -> {"dir": ...}: where Lambda handlers read their fault plans
+    (null: this LocalStack runs without the tutor's hook in its functions)."""
+    from localstack.http import Response
+
+    where = os.environ.get("TUTOR_FAULTS_DIR", "").strip() or None
+    return Response(json.dumps({"dir": where}), mimetype="application/json")
+
+
 def add_route(edge: Any) -> None:
     """Register `serve` on LocalStack's edge router (call with `localstack.services.edge`)."""
     edge.ROUTER.add(TRACE_PATH, endpoint=serve, methods=["GET"])
+    edge.ROUTER.add(FAULTS_PATH, endpoint=serve_faults, methods=["GET"])

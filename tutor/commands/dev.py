@@ -24,7 +24,22 @@ def register(sub: Any) -> None:
     check.add_argument("--content-only", action="store_true",
                        help="validate content without running any lab")
     check.add_argument("--json", action="store_true", help="machine-readable report")
+    check.add_argument("--no-corpus", action="store_true",
+                       help="skip the mistakes corpus (labs/NN/mistakes/)")
+    check.add_argument("--parallel", type=int, default=3, metavar="N",
+                       help="corpus cases run at once, each in its own account (default 3)")
     check.set_defaults(handler=_check)
+    corpus = actions.add_parser(
+        "corpus", help="prove a lab's mistakes corpus only (every mistake fails its step "
+        "with its words, every variant passes)",
+        description="Runs the cases of labs/NN/mistakes/ against LocalStack, each in its "
+        "own account, without the starter/solution proof.")
+    corpus.add_argument("--lab", action="append", metavar="LAB", required=True)
+    corpus.add_argument("--case", action="append", metavar="CASE",
+                        help="only this case (repeatable)")
+    corpus.add_argument("--parallel", type=int, default=3, metavar="N")
+    corpus.add_argument("--json", action="store_true", help="machine-readable report")
+    corpus.set_defaults(handler=_corpus)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -55,11 +70,17 @@ def _check(args: argparse.Namespace) -> int:
         try:
             for lab in labs:
                 console.print(f"Proving [bold]{lab.id}[/] ...")
-                result = selftest_lab(lab, endpoint)
+                result = selftest_lab(lab, endpoint, corpus=not args.no_corpus,
+                                      parallel=max(1, args.parallel))
                 results.append(result)
                 phases = ", ".join(f"{k} {v:.1f} s" for k, v in result.phases.items())
                 mark = "[green]✔[/]" if result.ok else "[red]✘[/]"
                 console.print(f"  {mark} {lab.id} in {result.seconds:.1f} s ({phases})")
+                if result.corpus is not None:
+                    counts = result.corpus.counts()
+                    console.print(f"    corpus: {counts['caught']}/{counts['mistakes']} "
+                                  f"mistakes caught, {counts['passed']}/{counts['variants']} "
+                                  f"variants passed in {result.corpus.seconds:.1f} s")
                 for problem in result.problems:
                     console.print(f"    [red]{escape(problem)}[/]")
         finally:
@@ -70,8 +91,57 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": ok, "content_problems": problems, "labs": [
             {"lab": r.lab_id, "ok": r.ok, "problems": r.problems,
              "phases": {k: round(v, 2) for k, v in r.phases.items()},
-             "check_seconds_max": round(max(r.check_seconds, default=0.0), 3)}
+             "check_seconds_max": round(max(r.check_seconds, default=0.0), 3),
+             "corpus": None if r.corpus is None else {
+                 **r.corpus.counts(), "seconds": round(r.corpus.seconds, 1),
+                 "cases": [{"id": c.case.id, "kind": c.case.spec.kind, "step": c.case.spec.step,
+                            "ok": c.ok, "seconds": round(c.seconds, 1), "detail": c.detail}
+                           for c in r.corpus.results]}}
             for r in results]}, indent=2))
+    return 0 if ok else 1
+
+
+def _corpus(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from tutor.engine.labs.corpus import CaseResult, run_corpus
+    from tutor.engine.labs.loader import get_lab
+
+    console = Console(highlight=False, soft_wrap=True, stderr=args.json)
+    labs = [get_lab(name) for name in args.lab]
+    endpoint, embedded = _endpoint(args, console)
+    summary: list[dict[str, Any]] = []
+    ok = True
+
+    def show(result: CaseResult) -> None:
+        mark = "[green]✔[/]" if result.ok else "[red]✘[/]"
+        console.print(f"  {mark} {result.case.spec.kind:8} {result.case.id} "
+                      f"({result.case.spec.step}, {result.seconds:.1f} s): "
+                      f"{escape(result.detail[:400])}")
+
+    try:
+        for lab in labs:
+            console.print(f"Corpus of [bold]{lab.id}[/] ...")
+            result = run_corpus(lab, endpoint, parallel=max(1, args.parallel),
+                                only=args.case, on_case=show)
+            for problem in result.problems:
+                console.print(f"  [red]✘ {escape(problem)}[/]")
+            counts = result.counts()
+            console.print(f"  {counts['caught']}/{counts['mistakes']} mistakes caught, "
+                          f"{counts['passed']}/{counts['variants']} variants passed in "
+                          f"{result.seconds:.1f} s")
+            ok = ok and result.ok
+            summary.append({"lab": lab.id, "ok": result.ok, **counts,
+                            "seconds": round(result.seconds, 1), "problems": result.problems,
+                            "cases": [{"id": c.case.id, "ok": c.ok, "detail": c.detail,
+                                       "seconds": round(c.seconds, 1)}
+                                      for c in result.results]})
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    if args.json:
+        print(json.dumps({"ok": ok, "labs": summary}, indent=2))
     return 0 if ok else 1
 
 

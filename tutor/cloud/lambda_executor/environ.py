@@ -10,6 +10,10 @@ from pathlib import Path
 # From the host only what any program needs to run; never credentials, tokens, profiles.
 _HOST_BASICS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "SYSTEMROOT")
 DEFAULT_ACCOUNT = "000000000000"
+# The tutor's measurement and fault-injection hook (a sitecustomize), read by path so this
+# package stays free of engine imports. Set TUTOR_FAULTS_DIR on LocalStack to enable it.
+HOOK_DIR = Path(__file__).resolve().parents[2] / "engine" / "labs" / "hook"
+FAULTS_DIR_ENV = "TUTOR_FAULTS_DIR"
 SUPPORTED_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
 
 
@@ -64,9 +68,35 @@ def build(localstack_vars: Mapping[str, object], *, code_dir: Path, workdir: Pat
     if "AWS_ENDPOINT_URL" not in env and "LOCALSTACK_HOSTNAME" in env:
         env["AWS_ENDPOINT_URL"] = f"http://{env['LOCALSTACK_HOSTNAME']}:{env.get('EDGE_PORT')}"
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+    env.update(fault_hook(host, localstack_vars, code_dir))
     if user_vars:
         env.update({key: str(value) for key, value in user_vars.items()})
     return env
+
+
+def function_dir(faults_dir: Path, account: str, function_name: str) -> Path:
+    """Where the fault plan, counters and measurements of one function live."""
+    return faults_dir / account / function_name
+
+
+def fault_hook(host: Mapping[str, str], localstack_vars: Mapping[str, object],
+               code_dir: Path) -> dict[str, str]:
+    """The hook's variables for one function, when LocalStack runs with a faults dir: the
+    tutor's checks can then make its handler's AWS calls fail and measure them."""
+    base = host.get(FAULTS_DIR_ENV, "").strip()
+    name = str(localstack_vars.get("AWS_LAMBDA_FUNCTION_NAME") or "")
+    if not base or not name or not HOOK_DIR.is_dir():
+        return {}
+    account = str(localstack_vars.get("LOCALSTACK_FUNCTION_ACCOUNT_ID") or DEFAULT_ACCOUNT)
+    where = function_dir(Path(base), account, name)
+    (where / "state").mkdir(parents=True, exist_ok=True)
+    return {
+        "PYTHONPATH": os.pathsep.join((str(HOOK_DIR), str(code_dir))),
+        "TUTOR_FAULTS_FILE": str(where / "plan.json"),
+        "TUTOR_FAULTS_STATE": str(where / "state"),
+        "TUTOR_FAULTS_RELOAD": "1",
+        "TUTOR_MEASURE_FILE": str(where / "measure.jsonl"),
+    }
 
 
 def make_workdir(base: Path, function_name: str, env_id: str) -> Path:

@@ -9,6 +9,7 @@ learner's programs, drives load) before a step's checks; checks read its result 
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,15 @@ from tutor.errors import TutorError
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
     from tutor.engine.labs.clock import LabClock
+    from tutor.engine.labs.faults import LambdaFaults
     from tutor.engine.labs.scenario import ScenarioRunner
+    from tutor.engine.policy import Policy
 
 CHECK_TIMEOUT_MAX = 10.0
 SCENARIO_TIMEOUT_MAX = 90.0
+# A scenario may extend its own time limit with `ctx.budget(...)` (waits sized from the
+# learner's configuration) up to this many seconds in all.
+SCENARIO_BUDGET_MAX = 180.0
 
 
 @dataclass
@@ -110,6 +116,32 @@ def scenario(fn: Callable[[CheckContext], dict[str, Any]] | None = None, *,
     return mark(fn) if fn is not None else mark
 
 
+class Deadline:
+    """When a scenario must be done; `ctx.budget` moves it (bounded)."""
+
+    def __init__(self, seconds: float, cap: float = SCENARIO_BUDGET_MAX) -> None:
+        self.start = time.monotonic()
+        self.at = self.start + seconds
+        self.limit = self.start + max(seconds, cap)
+
+    def extend_to(self, at: float) -> None:
+        self.at = min(max(self.at, at), self.limit)
+
+    def left(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+
+@dataclass(frozen=True)
+class Budget:
+    seconds: float
+    because: str  # which setting made it this long, in the learner's terms
+    capped: bool = False
+
+    def explain(self) -> str:
+        cut = " (the most the tutor waits)" if self.capped else ""
+        return f"{self.seconds:.0f} s{cut}, from {self.because}"
+
+
 class ScenarioFailed(TutorError):
     """A scenario could not produce its measurement (a learner program crashed, hung...)."""
 
@@ -130,6 +162,29 @@ class CheckContext:
     runner: ScenarioRunner  # runs learner programs, drives load, measures
     params: dict[str, Any] = field(default_factory=dict)  # the check's `params:` from lab.yaml
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario results
+    started_at: float = 0.0  # wall-clock start of this check run: count only what follows
+    deadline: Deadline | None = None  # the running scenario's time limit
+    budgets: list[Budget] = field(default_factory=list)
+
+    def budget(self, seconds: float, because: str, *, most: float = 120.0) -> float:
+        """A wait sized from the learner's own configuration, bounded by `most`.
+
+        `ctx.budget(receives * (visibility + 1.5) + 8, f"maxReceiveCount {receives} x "
+        f"visibility timeout {visibility} s")`: the scenario's time limit grows to fit it,
+        and `ctx.budgets` keeps why, for the message if the wait runs out.
+        """
+        granted = max(0.0, min(seconds, most))
+        self.budgets.append(Budget(granted, because, capped=seconds > most))
+        if self.deadline is not None:
+            self.deadline.extend_to(time.monotonic() + granted + 10.0)
+            granted = min(granted, max(0.0, self.deadline.left() - 5.0))
+        return granted
+
+    def budget_note(self) -> str:
+        """`; the tutor waited 38 s, from maxReceiveCount 5 x ...` (or "")."""
+        if not self.budgets:
+            return ""
+        return "; the tutor waited " + ", then ".join(b.explain() for b in self.budgets)
 
     def client(self, service: str) -> Any:
         """A boto3 client bound to the lab's endpoint (the only way checks reach AWS)."""
@@ -185,13 +240,69 @@ class CheckContext:
         return (int(attrs["ApproximateNumberOfMessages"]),
                 int(attrs["ApproximateNumberOfMessagesNotVisible"]))
 
+    # Policies, read with IAM semantics (tutor.engine.policy). Raise PolicyError when a
+    # document cannot be read; checks turn that into a failure that quotes it.
+
+    def queue_policy(self, suffix: str) -> Policy:
+        """The queue's resource policy (no statements when it has none)."""
+        from tutor.engine.policy import Policy
+
+        attrs = self.queue_attributes(suffix) or {}
+        return Policy.parse(attrs.get("Policy"), attached_to=self.queue_arn(suffix),
+                            resource_policy=True,
+                            source=f"the queue policy of `{self.name(suffix)}`")
+
+    def role_policies(self, role: str) -> tuple[Policy, list[Policy]] | None:
+        """(trust policy, permission policies: inline and attached) of a role, or None."""
+        from tutor.engine.policy import Policy
+
+        iam = self.client("iam")
+        name = self.name(role)
+        try:
+            found = iam.get_role(RoleName=name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            return None
+        trust = Policy.parse(found.get("AssumeRolePolicyDocument") or None,
+                             resource_policy=True, attached_to=found.get("Arn"),
+                             source=f"the trust policy of `{name}`")
+        permissions: list[Policy] = []
+        for policy_name in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
+            doc = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+            permissions.append(Policy.parse(doc, source=f"inline policy `{policy_name}`"))
+        for attached in iam.list_attached_role_policies(RoleName=name).get(
+                "AttachedPolicies", []):
+            meta = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+            version = iam.get_policy_version(PolicyArn=attached["PolicyArn"],
+                                             VersionId=meta["DefaultVersionId"])
+            permissions.append(Policy.parse(version["PolicyVersion"]["Document"],
+                                            source=f"attached policy `{attached['PolicyName']}`"))
+        return trust, permissions
+
+    def lambda_faults(self, function: str) -> LambdaFaults | None:
+        """Fault injection into a Lambda function's handler (None: not available here)."""
+        from tutor.engine.labs.faults import LambdaFaults
+
+        return LambdaFaults.discover(self.endpoint, self.name(function))
+
+    def move_tasks(self, source_suffix: str, since: float | None = None
+                   ) -> list[dict[str, Any]]:
+        """Message move tasks out of a queue that started after `since` (default: the
+        start of this check run). Finished tasks outlive their queue in SQS and in
+        LocalStack: a task from an earlier attempt, or from before a reset, never counts."""
+        since = self.started_at if since is None else since
+        tasks = self.client("sqs").list_message_move_tasks(
+            SourceArn=self.queue_arn(source_suffix), MaxResults=10).get("Results", [])
+        return [t for t in tasks
+                if float(t.get("StartedTimestamp", 0)) / 1000.0 >= since - 1.0]
+
     def drain(self, url: str, max_batches: int = 300) -> int:
         """Delete whatever a queue holds (bounded), so a scenario starts from a known state."""
         sqs = self.client("sqs")
         removed = 0
         for _ in range(max_batches):
             messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                           VisibilityTimeout=30).get("Messages", [])
+                                           VisibilityTimeout=30, WaitTimeSeconds=0
+                                           ).get("Messages", [])
             if not messages:
                 break
             sqs.delete_message_batch(QueueUrl=url, Entries=[

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from tutor.engine.labs.checks import CheckFn, ScenarioFn, did_you_mean
 from tutor.engine.labs.clock import LabClock
+from tutor.engine.labs.faults import Fault, from_spec
 from tutor.engine.labs.model import (
     EXAM_DOMAINS,
     EXAM_TAGS,
@@ -98,6 +99,10 @@ class Lab:
 
     def tags(self, step: Step) -> list[str]:
         return list(step.exam or self.spec.exam.pointers)
+
+    def faults(self, scenario: str) -> list[Fault]:
+        """The faults lab.yaml injects into the programs `scenario` starts."""
+        return [from_spec(spec.model_dump()) for spec in self.spec.faults.get(scenario, [])]
 
 
 def _where(raw: Any, loc: tuple[int | str, ...]) -> tuple[str, str]:
@@ -273,6 +278,11 @@ def _content_problems(lab: Lab) -> list[str]:
                       or _is(Path.is_file, lab.starter / rel)):
                 problems.append(f"{where}, field `solution.run`: `{rel}` is in neither "
                                 "solution/ nor starter/")
+    for name in spec.faults:
+        if name not in lab.scenarios:
+            hint = did_you_mean(name, list(lab.scenarios))
+            problems.append(f"{file}: field `faults.{name}`: unknown scenario `{name}` — "
+                            f"{hint or 'faults are keyed by a @scenario function name'}")
     return problems
 
 

@@ -170,6 +170,45 @@ class ChaosAction(_Strict):
         return self
 
 
+class FaultSpec(_Strict):
+    """A fault the runner injects into the programs a scenario starts (faults.py)."""
+
+    kind: Literal["kill", "commit_fail", "batch_fail", "api_error", "duplicate"]
+    id: str = ""
+    op: str = ""
+    service: str = ""
+    when: Literal["before", "after"] = "after"
+    nth: list[int] = Field(default_factory=lambda: [1])
+    every: bool = False
+    nonempty: bool = False
+    entries: list[int] = Field(default_factory=list)
+    per: str = ""
+    match: dict[str, str] = Field(default_factory=dict)
+    code: str = "InternalError"
+    status: int = Field(default=500, ge=400, le=599)
+    message: str = ""
+
+    @field_validator("nth")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(n < 1 for n in value):
+            raise ValueError("occurrences count from 1 (the first call is 1)")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> FaultSpec:
+        if self.kind in ("kill", "api_error", "batch_fail") and not self.op:
+            raise ValueError(f"a `{self.kind}` fault needs `op` (an API operation such as "
+                             "DeleteMessage, or `commit` for a kill)")
+        if self.kind == "batch_fail" and self.op not in ("SendMessageBatch",
+                                                         "DeleteMessageBatch"):
+            raise ValueError("a `batch_fail` fault applies to SendMessageBatch or "
+                             "DeleteMessageBatch")
+        if self.kind == "api_error" and not self.service:
+            raise ValueError("an `api_error` fault needs `service` (e.g. s3, sqs)")
+        return self
+
+
 class Step(_Strict):
     id: str
     title: str
@@ -227,6 +266,8 @@ class LabSpec(_Strict):
     steps: list[Step] = Field(min_length=1)
     dashboard: Dashboard = Field(default_factory=Dashboard)  # optional: the lab's gauges
     chaos: list[ChaosAction] = Field(default_factory=list, max_length=6)
+    # Faults injected into the programs each scenario starts: {scenario: [fault, ...]}.
+    faults: dict[str, list[FaultSpec]] = Field(default_factory=dict)
 
     @field_validator("format")
     @classmethod

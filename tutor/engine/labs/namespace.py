@@ -60,7 +60,8 @@ class Namespace:
         return {"sqs": self._queues, "sns": self._topics, "s3": self._buckets,
                 "esm": self._mappings, "lambda": self._functions, "events": self._rules,
                 "cloudwatch": self._alarms, "logs": self._log_groups,
-                "stepfunctions": self._state_machines, "iam": self._roles}
+                "stepfunctions": self._state_machines, "iam": self._roles,
+                "iam-policy": self._policies, "iam-user": self._users}
 
     def _queues(self) -> list[str]:
         sqs = self._client("sqs")
@@ -154,18 +155,39 @@ class Namespace:
                 break
         return names
 
+    def _policies(self) -> list[str]:
+        """Customer-managed policies named with the prefix (ARNs)."""
+        iam = self._client("iam")
+        arns: list[str] = []
+        for page in _pages(iam.list_policies, "Marker", "Marker", Scope="Local"):
+            arns.extend(p["Arn"] for p in page.get("Policies", [])
+                        if self._mine(p["PolicyName"]))
+            if not page.get("IsTruncated"):
+                break
+        return arns
+
+    def _users(self) -> list[str]:
+        iam = self._client("iam")
+        names: list[str] = []
+        for page in _pages(iam.list_users, "Marker", "Marker"):
+            names.extend(u["UserName"] for u in page.get("Users", [])
+                         if self._mine(u["UserName"]))
+            if not page.get("IsTruncated"):
+                break
+        return names
+
     # --- deleting --------------------------------------------------------------------
 
     def delete(self) -> dict[str, list[str]]:
         """Delete every prefixed resource; returns what was deleted, per service."""
         found = self.resources()
         order = ("esm", "lambda", "events", "stepfunctions", "sns", "sqs", "s3", "cloudwatch",
-                 "logs", "iam")  # consumers before what they consume
+                 "logs", "iam", "iam-user", "iam-policy")  # consumers before what they consume
         deleted: dict[str, list[str]] = {}
         for service in order:
             for name in found.get(service, []):
                 try:
-                    getattr(self, f"_delete_{service}")(name)
+                    getattr(self, f"_delete_{service.replace('-', '_')}")(name)
                 except Exception as exc:
                     self._raise_if_unreachable(exc)
                     self.errors.append(f"deleting {service} {name}: {from_boto(exc).message}")
@@ -241,6 +263,31 @@ class Namespace:
         for policy in iam.list_role_policies(RoleName=role).get("PolicyNames", []):
             iam.delete_role_policy(RoleName=role, PolicyName=policy)
         iam.delete_role(RoleName=role)
+
+    def _delete_iam_user(self, user: str) -> None:
+        iam = self._client("iam")
+        for policy in iam.list_attached_user_policies(UserName=user).get("AttachedPolicies", []):
+            iam.detach_user_policy(UserName=user, PolicyArn=policy["PolicyArn"])
+        for policy in iam.list_user_policies(UserName=user).get("PolicyNames", []):
+            iam.delete_user_policy(UserName=user, PolicyName=policy)
+        for key in iam.list_access_keys(UserName=user).get("AccessKeyMetadata", []):
+            iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user(UserName=user)
+
+    def _delete_iam_policy(self, arn: str) -> None:
+        """Detach it from every role, user and group (any name), drop old versions, delete."""
+        iam = self._client("iam")
+        found = iam.list_entities_for_policy(PolicyArn=arn)
+        for role in found.get("PolicyRoles", []):
+            iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+        for user in found.get("PolicyUsers", []):
+            iam.detach_user_policy(UserName=user["UserName"], PolicyArn=arn)
+        for group in found.get("PolicyGroups", []):
+            iam.detach_group_policy(GroupName=group["GroupName"], PolicyArn=arn)
+        for version in iam.list_policy_versions(PolicyArn=arn).get("Versions", []):
+            if not version.get("IsDefaultVersion"):
+                iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+        iam.delete_policy(PolicyArn=arn)
 
     def _raise_if_unreachable(self, exc: Exception) -> None:
         error = from_boto(exc, self.endpoint.url)

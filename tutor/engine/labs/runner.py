@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.labs.checks import CheckContext, Outcome, ScenarioFailed
+from tutor.engine.labs.checks import CheckContext, Deadline, Outcome, ScenarioFailed
 from tutor.engine.labs.loader import Lab
 from tutor.engine.labs.model import Step
 from tutor.engine.labs.scenario import ScenarioRunner, node_binary
@@ -139,8 +139,9 @@ class _HealthWatch:
         self._done.set()
 
 
-def _bounded[T](fn: Callable[[], T], timeout: float) -> T:
-    """Run `fn` in a daemon thread; raise _Timeout when it is not done in `timeout` s."""
+def _bounded[T](fn: Callable[[], T], timeout: float, deadline: Deadline | None = None) -> T:
+    """Run `fn` in a daemon thread; raise _Timeout when it is not done in `timeout` s
+    (or, with `deadline`, by the time the deadline has moved to)."""
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -151,7 +152,11 @@ def _bounded[T](fn: Callable[[], T], timeout: float) -> T:
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
-    thread.join(timeout)
+    if deadline is None:
+        thread.join(timeout)
+    else:
+        while thread.is_alive() and deadline.left() > 0:
+            thread.join(min(0.5, deadline.left()))
     if thread.is_alive():
         raise _Timeout()
     if "error" in box:
@@ -255,7 +260,14 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext,
             if name in failures:  # an earlier step of this run already saw it fail
                 raise failures[name]
             if name not in ctx.results:  # a scenario runs once per run, shared by steps
-                ctx.results[name] = _bounded(lambda spec=spec: spec.fn(ctx), spec.timeout)  # type: ignore[misc]
+                ctx.deadline = Deadline(spec.timeout)
+                ctx.budgets = []
+                ctx.runner.set_faults(lab.faults(name))
+                try:
+                    ctx.results[name] = _bounded(lambda spec=spec: spec.fn(ctx),  # type: ignore[misc]
+                                                 spec.timeout, ctx.deadline)
+                finally:
+                    ctx.deadline = None
         except Exception as exc:
             failures[name] = exc
             unreachable = _unreachable(exc, ctx.endpoint)
@@ -264,7 +276,8 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext,
             # A learner program that lost its LocalStack crashes like a buggy one.
             _ensure_reachable(ctx)
             if isinstance(exc, _Timeout):
-                message = f"the scenario `{name}` did not finish within {spec.timeout:g} s"
+                message = (f"the scenario `{name}` did not finish within {spec.timeout:g} s"
+                           + ctx.budget_note())
             elif isinstance(exc, TutorError):
                 message = exc.message + (f" — {exc.fix}" if exc.fix else "")
             elif _is_boto(exc):
@@ -305,6 +318,7 @@ def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
     if not health.reachable:
         raise LocalStackUnreachable(endpoint.url, health.error)
     start = time.monotonic()
+    started_at = time.time()
     runner = ScenarioRunner(lab.id, lab.prefix, endpoint, workspace)
     watch = _HealthWatch(endpoint, runner)
     reports: list[StepReport] = []
@@ -319,7 +333,7 @@ def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
                                     note=f"not checked until step `{blocked_by}` passes")
             else:
                 ctx = CheckContext(lab.id, lab.prefix, endpoint, workspace, lab.clock, runner,
-                                   results=results)
+                                   results=results, started_at=started_at)
                 try:
                     report = _run_step(lab, step, ctx, failures)
                 except LocalStackUnreachable as lost:

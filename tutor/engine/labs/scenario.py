@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.burst import BurstResult, burst
 from tutor.engine.labs.checks import ScenarioFailed
+from tutor.engine.labs.faults import Fault, FaultPlan, fired
 
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
 OUTPUT_TAIL = 40  # lines of a learner program's output shown on failure
@@ -118,7 +119,12 @@ def node_binary() -> str | None:
 
 @dataclass
 class Program:
-    """A learner program running in its own process group, output and measures on file."""
+    """A learner program running in its own process group, output and measures on file.
+
+    With `max_restarts`, a supervisor thread starts it again when it exits by itself (a
+    crash, or the tutor's injected SIGKILL), as ECS or systemd would: every incarnation
+    appends to the same measure file, and `restarts`/`exits` say what happened.
+    """
 
     name: str
     proc: subprocess.Popen[bytes]
@@ -127,6 +133,36 @@ class Program:
     started: float
     returncode: int | None = None
     memory_limit: int | None = MEMORY_LIMIT
+    max_restarts: int = 0
+    restarts: int = 0
+    exits: list[int] = field(default_factory=list)  # exit codes of earlier incarnations
+    _relaunch: Callable[[], tuple[subprocess.Popen[bytes], OutputTail]] | None = None
+    _earlier: list[str] = field(default_factory=list)  # output of earlier incarnations
+    _stopping: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _supervisor: threading.Thread | None = None
+
+    def supervise(self) -> None:
+        if self.max_restarts <= 0 or self._relaunch is None or self._supervisor is not None:
+            return
+        self._supervisor = threading.Thread(target=self._watch, daemon=True,
+                                            name=f"tutor-supervise-{self.name}")
+        self._supervisor.start()
+
+    def _watch(self) -> None:
+        while True:
+            code = self.proc.wait()
+            with self._lock:
+                if self._stopping or self.restarts >= self.max_restarts or \
+                        self._relaunch is None:
+                    return
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)  # what it forked dies too
+                self.tail.join(1.0)
+                self.exits.append(code)
+                self._earlier.append(self.tail.text())
+                self.restarts += 1
+                self.proc, self.tail = self._relaunch()
 
     @property
     def alive(self) -> bool:
@@ -142,6 +178,8 @@ class Program:
 
     def stop(self, grace: float = 2.0) -> int:
         """SIGTERM the whole group, then SIGKILL after `grace` seconds."""
+        with self._lock:
+            self._stopping = True
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -155,14 +193,23 @@ class Program:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=5)
         self.tail.join(2.0)
+        if self._supervisor is not None:
+            self._supervisor.join(5.0)
         self.returncode = self.proc.returncode
         return int(self.returncode)
+
+    def crashes(self) -> list[int]:
+        """Exit codes of the incarnations that ended by themselves (-9: killed)."""
+        return list(self.exits)
 
     def output(self, lines: int = OUTPUT_TAIL) -> str:
         """The last `lines` lines it printed (a first line says so if output was cut)."""
         if self.proc.poll() is not None:
             self.tail.join(0.5)  # let the pump read what is left in the pipe
-        shown = self.tail.text().rstrip().splitlines()[-lines:]
+        text = "".join(f"{earlier.rstrip()}\n[{self.name} ended with code {code}; the "
+                       "tutor started it again]\n"
+                       for earlier, code in zip(self._earlier, self.exits, strict=False))
+        shown = (text + self.tail.text()).rstrip().splitlines()[-lines:]
         note = self.tail.note()
         return "\n".join(([f"[your program {note}]"] if note else []) + shown)
 
@@ -193,6 +240,10 @@ class Program:
                 if kind is None or event.get("kind") == kind:
                     found.append(event)
         return found
+
+    def faults(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The injected faults that fired in this program (see faults.py)."""
+        return fired(self.events(), kind)
 
     def api_calls(self, service: str | None = None) -> Counter[str]:
         """API calls made, per operation (e.g. {"ReceiveMessage": 12, ...})."""
@@ -232,6 +283,26 @@ class ScenarioRunner:
     memory_limit: int | None = MEMORY_LIMIT  # RLIMIT_DATA of each program, None: none
     output_keep: int = OUTPUT_KEEP
     lost: threading.Event = field(default_factory=threading.Event)  # set by abort()
+    plan: FaultPlan | None = None  # faults for the programs started from now on
+
+    def inject(self, *faults: Fault) -> None:
+        """Add faults for every program started from now on (see faults.py)."""
+        if self.plan is None:
+            self.plan = FaultPlan.create(self._scratch())
+        self.plan.add(*faults)
+
+    def set_faults(self, faults: list[Fault]) -> None:
+        """Replace the fault plan (and restart its counts); [] turns faults off."""
+        if not faults and self.plan is None:
+            return
+        if self.plan is None:
+            self.plan = FaultPlan.create(self._scratch())
+        self.plan.set(faults)
+
+    def fired(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every injected fault that fired, in every program this runner started."""
+        return sorted((f for p in self.programs for f in p.faults(kind)),
+                      key=lambda f: float(f.get("t", 0)))
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The environment learner programs get: endpoint, lab names, measurement hook."""
@@ -261,8 +332,11 @@ class ScenarioRunner:
         return self._tmp
 
     def start(self, program: str, *args: str, env: dict[str, str] | None = None,
-              measure: bool = True) -> Program:
-        """Start `program` (workspace-relative .py, .js or .mjs) in its own process group."""
+              measure: bool = True, restarts: int = 0) -> Program:
+        """Start `program` (workspace-relative .py, .js or .mjs) in its own process group.
+
+        `restarts`: start it again (up to that many times) when it exits by itself, as a
+        supervisor would after a crash or the tutor's injected SIGKILL."""
         path = self.workspace / program
         if not path.is_file():
             raise ScenarioFailed(f"`{program}` is not in your workspace {self.workspace}",
@@ -283,12 +357,21 @@ class ScenarioRunner:
             full_env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(HOOK_DIR), full_env.get("PYTHONPATH", "")) if p)
             full_env["TUTOR_MEASURE_FILE"] = str(measure_file)
-        proc = subprocess.Popen(_limited(cmd, self.memory_limit), cwd=self.workspace,
-                                env=full_env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        started = Program(program, proc, OutputTail(proc.stdout, self.output_keep),
-                          measure_file, time.monotonic(), memory_limit=self.memory_limit)
+            if self.plan is not None and self.plan.faults:
+                full_env.update(self.plan.env())
+
+        def launch() -> tuple[subprocess.Popen[bytes], OutputTail]:
+            proc = subprocess.Popen(_limited(cmd, self.memory_limit), cwd=self.workspace,
+                                    env=full_env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            return proc, OutputTail(proc.stdout, self.output_keep)
+
+        proc, tail = launch()
+        started = Program(program, proc, tail, measure_file, time.monotonic(),
+                          memory_limit=self.memory_limit, max_restarts=restarts,
+                          _relaunch=launch)
+        started.supervise()
         self.programs.append(started)
         return started
 
@@ -330,6 +413,9 @@ class ScenarioRunner:
         for program in self.programs:
             program.stop()
         self.programs.clear()
+        if self.plan is not None:
+            self.plan.close()
+            self.plan = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

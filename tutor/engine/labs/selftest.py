@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor.cloud.endpoint import Endpoint
+from tutor.engine.labs.corpus import CorpusResult, run_corpus
 from tutor.engine.labs.loader import Lab, validate_labs
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import LabReport, run_checks
@@ -26,6 +27,7 @@ class SelfTestResult:
     check_seconds: list[float] = field(default_factory=list)  # every check that ran
     starter: LabReport | None = None
     solution: LabReport | None = None
+    corpus: CorpusResult | None = None
 
     @property
     def ok(self) -> bool:
@@ -54,8 +56,10 @@ def _times(report: LabReport) -> list[float]:
     return [c.seconds for s in report.steps for c in s.checks if not c.skipped]
 
 
-def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None) -> SelfTestResult:
-    """Prove one lab: checks fail on the starter, pass on the solution, reset is clean."""
+def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None, *,
+                 corpus: bool = False, parallel: int = 3) -> SelfTestResult:
+    """Prove one lab: checks fail on the starter, pass on the solution, reset is clean;
+    with `corpus`, also every mistake of its corpus fails and every variant passes."""
     result = SelfTestResult(lab.id)
     own_scratch = scratch is None
     root = scratch or Path(tempfile.mkdtemp(prefix=f"tutor-selftest-{lab.id}-"))
@@ -110,6 +114,11 @@ def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None) -> S
                                    f"{changed_files(lab, root)}")
         if namespace.errors:
             result.problems.extend(f"{lab.id}: {e}" for e in namespace.errors)
+        if corpus:
+            t0 = time.monotonic()
+            result.corpus = run_corpus(lab, endpoint, parallel=parallel)
+            result.phases["corpus"] = time.monotonic() - t0
+            result.problems.extend(result.corpus.failures())
     finally:
         if own_scratch:
             shutil.rmtree(root, ignore_errors=True)
