@@ -52,6 +52,12 @@ def test_every_service_is_listed_and_cleaned(localstack: Endpoint) -> None:
     iam.put_role_policy(RoleName=f"{PREFIX}role", PolicyName="inline",
                         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
                             {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
+    managed = iam.create_policy(PolicyName=f"{PREFIX}send", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))["Policy"]
+    iam.attach_role_policy(RoleName=f"{PREFIX}role", PolicyArn=managed["Arn"])
+    iam.create_user(UserName=f"{PREFIX}user")
+    iam.attach_user_policy(UserName=f"{PREFIX}user", PolicyArn=managed["Arn"])
     sfn.create_state_machine(name=f"{PREFIX}flow", roleArn=role["Arn"], definition=json.dumps(
         {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))
     lam.create_function(FunctionName=f"{PREFIX}fn", Runtime="python3.13", Role=role["Arn"],
@@ -60,7 +66,7 @@ def test_every_service_is_listed_and_cleaned(localstack: Endpoint) -> None:
     namespace = Namespace(PREFIX, localstack)
     found = namespace.resources()
     assert set(found) == {"sqs", "sns", "s3", "events", "cloudwatch", "logs", "iam",
-                          "stepfunctions", "lambda"}
+                          "stepfunctions", "lambda", "iam-policy", "iam-user"}
     assert found["sqs"] == [queue]
     deleted = namespace.delete()
     assert set(deleted) == set(found), namespace.errors

@@ -47,6 +47,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tutor.cloud.endpoint import Endpoint
+from tutor.engine.labs.checks import did_you_mean
 from tutor.engine.labs.loader import Lab
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import StepReport, run_checks
@@ -166,8 +167,9 @@ def load_cases(lab: Lab) -> tuple[list[Case], list[str]]:
             continue
         step = steps.get(spec.step)
         if step is None:
-            problems.append(f"{file}: field `step`: unknown step `{spec.step}` — steps: "
-                            f"{', '.join(steps)}")
+            hint = did_you_mean(spec.step, list(steps))
+            problems.append(f"{file}: field `step`: unknown step `{spec.step}` — "
+                            f"{hint or 'steps: ' + ', '.join(steps)}")
             continue
         checks = {c.id for c in step.checks}
         if spec.expect.check and spec.expect.check not in checks:

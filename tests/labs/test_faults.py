@@ -1,0 +1,252 @@
+"""Fault injection for real: learner programs crash, commits fail, batch entries fail,
+messages arrive twice and API calls fail, exactly as chosen, against the real LocalStack."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tutor.cloud.clients import client
+from tutor.engine.labs import faults
+from tutor.engine.labs.scenario import ScenarioRunner
+
+if TYPE_CHECKING:
+    from tutor.cloud.endpoint import Endpoint
+
+PREFIX = "lab95-"
+
+# A consumer that prints what it does, one line per event, then deletes.
+CONSUMER = """
+import boto3, os, sys
+sqs = boto3.client("sqs")
+url = sqs.get_queue_url(QueueName=sys.argv[1])["QueueUrl"]
+print("start", os.getpid(), flush=True)
+while True:
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    for m in got.get("Messages", []):
+        print("got", m["Body"], flush=True)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        print("deleted", m["Body"], flush=True)
+"""
+
+BATCHES = """
+import boto3, json, sys
+sqs = boto3.client("sqs")
+url = sqs.get_queue_url(QueueName=sys.argv[1])["QueueUrl"]
+sent = sqs.send_message_batch(QueueUrl=url, Entries=[
+    {"Id": f"s{i}", "MessageBody": f"b{i}"} for i in range(4)])
+got = []
+while len(got) < 3:
+    got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
+    {"Id": f"d{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+print(json.dumps({"send_failed": [f["Id"] for f in sent.get("Failed", [])],
+                  "delete_failed": [f["Id"] for f in deleted.get("Failed", [])],
+                  "received": len(got)}))
+"""
+
+COMMITS = """
+import sqlite3
+conn = sqlite3.connect("f.db")
+conn.execute("CREATE TABLE IF NOT EXISTS t (x)")
+outcomes = []
+for i in range(4):
+    try:
+        if i % 2:
+            conn.execute("INSERT INTO t VALUES (?)", (i,))
+            conn.commit()
+        else:
+            with conn:
+                conn.execute("INSERT INTO t VALUES (?)", (i,))
+        outcomes.append("ok")
+    except sqlite3.OperationalError as exc:
+        outcomes.append("failed: " + str(exc))
+print(outcomes)
+print(sorted(x for (x,) in conn.execute("SELECT x FROM t")))
+"""
+
+DUPLICATES = """
+import boto3, sys
+sqs = boto3.client("sqs")
+url = sqs.get_queue_url(QueueName=sys.argv[1])["QueueUrl"]
+seen = []
+for _ in range(6):
+    for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        seen.append(m["MessageId"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+print(len(seen), len(set(seen)))
+"""
+
+SWALLOW = """
+import boto3, sys
+sqs = boto3.client("sqs")
+for attempt in range(3):
+    try:
+        sqs.get_queue_url(QueueName=sys.argv[1])
+        print("attempt", attempt, "ok")
+    except Exception as exc:
+        print("attempt", attempt, "failed", type(exc).__name__)
+"""
+
+
+@pytest.fixture
+def runner(localstack: Endpoint, tmp_path: Path):  # type: ignore[no-untyped-def]
+    for name, text in {"consumer.py": CONSUMER, "batches.py": BATCHES,
+                       "commits.py": COMMITS, "duplicates.py": DUPLICATES,
+                       "swallow.py": SWALLOW}.items():
+        (tmp_path / name).write_text(text)
+    made = ScenarioRunner("95-faults", PREFIX, localstack, tmp_path)
+    yield made
+    made.close()
+
+
+def _queue(localstack: Endpoint, visibility: int = 30) -> tuple[str, str]:
+    name = f"{PREFIX}{uuid.uuid4().hex[:8]}"
+    url = client("sqs", localstack).create_queue(
+        QueueName=name, Attributes={"VisibilityTimeout": str(visibility)})["QueueUrl"]
+    return name, url
+
+
+def _send(localstack: Endpoint, url: str, bodies: list[str]) -> None:
+    client("sqs", localstack).send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(60)
+def test_a_kill_after_a_delete_crashes_the_program_and_the_supervisor_restarts_it(
+        localstack: Endpoint, runner: ScenarioRunner) -> None:
+    name, url = _queue(localstack, visibility=2)  # what the dead one held comes back soon
+    _send(localstack, url, [f"m{i}" for i in range(4)])
+    runner.inject(faults.kill("DeleteMessage", nth=[2]))
+    program = runner.start("consumer.py", name, restarts=2)
+    assert runner.wait_until(lambda: program.output().count("deleted") >= 3, timeout=20)
+    program.stop()
+    out = program.output()
+    assert program.restarts == 1 and program.exits == [-9]
+    assert "the tutor started it again" in out
+    # The second message was deleted, then the process died before it said so.
+    assert out.count("got") == 4 and out.count("deleted") == 3
+    [fired] = runner.fired("kill")
+    assert fired["op"] == "DeleteMessage" and fired["when"] == "after"
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(60)
+def test_batch_entries_fail_and_are_really_not_sent_or_deleted(
+        localstack: Endpoint, runner: ScenarioRunner) -> None:
+    name, url = _queue(localstack)
+    runner.inject(faults.fail_batch_entries("SendMessageBatch", [1]),
+                  faults.fail_batch_entries("DeleteMessageBatch", [0, 2]))
+    program = runner.run("batches.py", name, timeout=30)
+    report = json.loads(program.output().splitlines()[-1])
+    assert report == {"send_failed": ["s1"], "delete_failed": ["d0", "d2"], "received": 3}
+    sqs = client("sqs", localstack)
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    # 3 sent, 1 deleted: the two failed deletes are still in flight
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "2"
+    assert len(program.faults("batch_fail")) == 2
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(60)
+def test_chosen_commits_fail_and_roll_back_however_the_commit_is_written(
+        runner: ScenarioRunner) -> None:
+    runner.inject(faults.fail_commit(2, 3))  # one plain commit(), one `with conn:`
+    program = runner.run("commits.py", timeout=20)
+    outcomes, rows = program.output().splitlines()[-2:]
+    assert outcomes.count("failed: disk I/O error") == 2
+    assert rows == "[0, 3]"
+    assert len(program.faults("commit_fail")) == 2
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(60)
+def test_a_message_is_delivered_twice_with_the_same_id(localstack: Endpoint,
+                                                       runner: ScenarioRunner) -> None:
+    name, url = _queue(localstack)
+    _send(localstack, url, ["a", "b", "c"])
+    runner.inject(faults.duplicate(2))
+    program = runner.run("duplicates.py", name, timeout=30)
+    assert program.output().splitlines()[-1] == "4 3"
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(60)
+def test_an_api_error_fires_on_the_chosen_call_only(localstack: Endpoint,
+                                                    runner: ScenarioRunner) -> None:
+    name, _ = _queue(localstack)
+    runner.inject(faults.api_error("sqs", "GetQueueUrl", nth=[2], code="ServiceUnavailable"))
+    program = runner.run("swallow.py", name, timeout=30)
+    lines = program.output().splitlines()[-3:]
+    assert lines == ["attempt 0 ok", "attempt 1 failed ClientError", "attempt 2 ok"]
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(90)
+def test_lambda_handlers_get_faults_from_a_plan_they_reread(localstack: Endpoint) -> None:
+    import io
+    import zipfile
+
+    lam = client("lambda", localstack)
+    name = f"{PREFIX}fn-{uuid.uuid4().hex[:6]}"
+    queue, _ = _queue(localstack)
+    source = ("import boto3\n"
+              "def handler(event, context):\n"
+              "    try:\n"
+              f"        boto3.client('sqs').get_queue_url(QueueName='{queue}')\n"
+              "        return 'ok'\n"
+              "    except Exception as exc:\n"
+              "        return type(exc).__name__\n")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("h.py", source)
+    lam.create_function(FunctionName=name, Runtime="python3.13", Handler="h.handler",
+                        Role=f"arn:aws:iam::{localstack.account}:role/x",
+                        Code={"ZipFile": buffer.getvalue()})
+    try:
+        deadline = time.monotonic() + 30
+        while lam.get_function_configuration(FunctionName=name).get("State") == "Pending":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+        def call() -> str:
+            return str(json.loads(lam.invoke(FunctionName=name)["Payload"].read()))
+
+        assert call() == "ok"  # warm now, started before any plan existed
+        handle = faults.LambdaFaults.discover(localstack, name)
+        if handle is None:
+            pytest.skip("this LocalStack's functions do not run the tutor's hook")
+        since = time.time()
+        handle.set([faults.api_error("sqs", "GetQueueUrl")])
+        try:
+            assert [call(), call()] == ["ClientError", "ok"]
+            assert len(handle.fired(since)) == 1
+        finally:
+            handle.clear()
+    finally:
+        lam.delete_function(FunctionName=name)
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(60)
+def test_tutor_receives_never_wait_on_the_queue_default(localstack: Endpoint) -> None:
+    """A valid 20 s ReceiveMessageWaitTimeSeconds must not hold the tutor's own receives."""
+    from tutor.engine.labs.checks import CheckContext
+    from tutor.engine.labs.clock import LabClock
+
+    name = f"{PREFIX}{uuid.uuid4().hex[:8]}"
+    url = client("sqs", localstack).create_queue(
+        QueueName=name, Attributes={"ReceiveMessageWaitTimeSeconds": "20"})["QueueUrl"]
+    ctx = CheckContext("95-faults", PREFIX, localstack, Path("."), LabClock({}),
+                       ScenarioRunner("95-faults", PREFIX, localstack, Path(".")))
+    started = time.monotonic()
+    assert ctx.drain(url) == 0
+    assert time.monotonic() - started < 5
+    with pytest.raises(ValueError, match="WaitTimeSeconds=20"):
+        ctx.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=20)
