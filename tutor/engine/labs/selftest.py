@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.labs.corpus import CorpusResult, run_corpus
-from tutor.engine.labs.loader import Lab, validate_labs
+from tutor.engine.labs.corpus import CorpusResult, load_cases, run_corpus
+from tutor.engine.labs.loader import Lab, lab_dirs, load_lab, validate_labs
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import LabReport, run_checks
 from tutor.engine.labs.solution import apply_solution
@@ -41,6 +41,12 @@ class SelfTestResult:
 def validate_content(labs_root: Path, quizzes_root: Path | None) -> list[str]:
     """Every content problem in the labs and (when the quiz engine exists) the quiz banks."""
     problems = validate_labs(labs_root)
+    for path in lab_dirs(labs_root):  # the mistakes corpus of every lab that loads
+        try:
+            lab = load_lab(path)
+        except Exception:  # already reported by validate_labs
+            continue
+        problems.extend(load_cases(lab)[1])
     if quizzes_root is not None:
         try:
             bank = importlib.import_module("tutor.engine.quiz.bank")
