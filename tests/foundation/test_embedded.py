@@ -177,3 +177,32 @@ def test_background_service_up_status_env_down(tmp_path: Path) -> None:
     _wait(lambda: _all_gone(tree), 30, "the background LocalStack to stop")
     assert tutor("localstack", "status").returncode == 1
     assert not (tmp_path / "home" / "localstack" / "service.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_two_embedded_localstacks_keep_their_own_data(tmp_path: Path) -> None:
+    """With /.dockerenv present (as here and on many CI runners) LocalStack would take the
+    machine for its container and share /var/lib/localstack; the host layout keeps each
+    one's data, packages and temporary files under its own data dir."""
+    import urllib.request
+
+    first = EmbeddedLocalStack(data=tmp_path / "a")
+    second = EmbeddedLocalStack(data=tmp_path / "b")
+    try:
+        endpoints = [first.start(), second.start()]
+        for endpoint in endpoints:
+            with urllib.request.urlopen(endpoint.url + "/_localstack/info", timeout=5) as r:
+                assert json.loads(r.read())["is_docker"] is False
+        for data in (tmp_path / "a", tmp_path / "b"):
+            assert (data / "fs" / "var" / "lib" / "localstack").is_dir()
+            assert (data / "fs" / "usr" / "lib" / "localstack").is_dir()
+        # Same queue name in both: each instance has its own.
+        for index, endpoint in enumerate(endpoints):
+            clients.client("sqs", endpoint).create_queue(QueueName=f"twin-{index}")
+        names = [sorted(u.rsplit("/", 1)[-1] for u in clients.client("sqs", e).list_queues()
+                        .get("QueueUrls", [])) for e in endpoints]
+        assert names == [["twin-0"], ["twin-1"]]
+    finally:
+        first.stop()
+        second.stop()

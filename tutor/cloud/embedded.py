@@ -72,6 +72,10 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
         "SERVICES": ",".join(LAB_SERVICES),
         "LOCALSTACK_VOLUME_DIR": str(data / "volume"),
         "FILESYSTEM_ROOT": str(data / "fs"),
+        # LocalStack takes any machine with /.dockerenv (CI runners, dev containers) for
+        # its own container and then ignores FILESYSTEM_ROOT, sharing /var/lib/localstack
+        # with every other LocalStack there. The host layout keeps all of it under `data`.
+        "OVERRIDE_IN_DOCKER": "0",
         "CONFIG_DIR": str(data / "config"),
         "TMPDIR": str(data / "tmp"),
         "TUTOR_S3_STORAGE_DIR": str(data / "tmp" / "s3-storage"),

@@ -30,6 +30,26 @@ DEFAULT_ACCOUNT = "000000000000"
 DUMMY_KEY = "test"  # LocalStack maps it to the default account
 
 
+# Variables of the learner's shell that would send the AWS CLI, boto3 or the JS SDK
+# somewhere else than LocalStack, or fail them on a profile that does not exist here.
+SHELL_UNSETS = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_SDK_LOAD_CONFIG",
+)
+
+
+def shell_unsets(environ: dict[str, str] | os._Environ[str] | None = None) -> list[str]:
+    """What `tutor env` unsets first: the fixed list, plus every per-service endpoint
+    (`AWS_ENDPOINT_URL_SQS`...) the shell has, which would beat AWS_ENDPOINT_URL."""
+    env = os.environ if environ is None else environ
+    per_service = sorted(k for k in env if k.startswith("AWS_ENDPOINT_URL_"))
+    return [*SHELL_UNSETS, *per_service]
+
+
 def access_key_for(account: str) -> str:
     """The access key id that makes LocalStack act in `account`."""
     return DUMMY_KEY if account == DEFAULT_ACCOUNT else account
@@ -57,6 +77,9 @@ class Endpoint:
             "AWS_SECRET_ACCESS_KEY": "test",
             "LOCALSTACK_HOST": self.url.split("://", 1)[-1].rstrip("/"),
             "TUTOR_ACCOUNT": self.account,
+            # awslocal (awscli-local) reads AWS_ENDPOINT_URL; its deprecation banner would
+            # only confuse a learner in a lab.
+            "DISABLE_DEPRECATION_NOTICE": "1",
             # botocore would send LocalStack traffic through the shell's HTTP(S)_PROXY,
             # possibly off this machine; keep whatever the shell already bypassed.
             "NO_PROXY": self._no_proxy(),

@@ -99,6 +99,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _env(args: argparse.Namespace) -> int:
+    from tutor.cloud.endpoint import shell_unsets
     from tutor.cloud.health import probe
     from tutor.commands.connect import connect
 
@@ -106,6 +107,15 @@ def _env(args: argparse.Namespace) -> int:
     if not probe(endpoint.url).reachable:
         print(f"warning: nothing answers at {endpoint.url} yet — start it with "
               "`tutor localstack up`", file=sys.stderr)
+    # First what would send the learner's tools elsewhere (a profile, a session token,
+    # a per-service endpoint), then what points them at LocalStack.
+    for name in shell_unsets():
+        if args.shell == "fish":
+            print(f"set -e {name};")
+        elif args.shell == "powershell":
+            print(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue")
+        else:
+            print(f"unset {name}")
     variables = endpoint.env()
     for name, value in variables.items():
         if args.shell == "fish":

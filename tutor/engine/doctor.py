@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import platform
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from tutor import locations
 from tutor.cloud.endpoint import Endpoint
 from tutor.cloud.health import LAB_SERVICES, probe
 
 PACKAGES = ("textual", "rich", "boto3", "botocore", "localstack-core", "localstack-client",
-            "pydantic", "pyyaml", "fsrs")
+            "pydantic", "pyyaml", "fsrs", "awscli", "awscli-local")
 
 
 @dataclass
@@ -119,11 +123,57 @@ def check_endpoint(report: Report, endpoint: Endpoint | None,
         report.add(f"service {service}", good, state,
                    "" if good else f"start LocalStack with SERVICES including {service}")
     check_trace(report, endpoint)
+    check_clis(report, endpoint)
     if lambda_probe is not None:
         ok, detail = lambda_probe(endpoint)
         report.add("lambda", ok, detail, "" if ok else
                    "functions cannot run here: the labs on Lambda will fail; use the tutor's "
                    "embedded LocalStack (it runs Python handlers without Docker)")
+
+
+CLI_TIMEOUT = 25.0
+
+
+def _cli_commands(endpoint: Endpoint) -> list[tuple[str, list[str]]]:
+    """(label, argv) of each AWS CLI the learner's shell gets from the tutor's venv."""
+    bin_dir = Path(sys.executable).parent
+    found: list[tuple[str, list[str]]] = []
+    awslocal = shutil.which("awslocal", path=str(bin_dir)) or shutil.which("awslocal")
+    if awslocal:
+        found.append(("awslocal", [awslocal, "sqs", "list-queues"]))
+    aws = shutil.which("aws", path=str(bin_dir)) or shutil.which("aws")
+    if aws:
+        found.append(("aws --endpoint-url", [aws, "--endpoint-url", endpoint.url, "sqs",
+                                             "list-queues"]))
+    return found
+
+
+def check_clis(report: Report, endpoint: Endpoint) -> None:
+    """Does each AWS CLI reach this LocalStack with the environment `tutor env` gives?"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(endpoint.env())
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    commands = _cli_commands(endpoint)
+    if not commands:
+        report.add("aws-cli", False, "neither `awslocal` nor `aws` is installed",
+                   "run `make install` (it installs the AWS CLI and awslocal)")
+        return
+    for label, argv in commands:
+        try:
+            done = subprocess.run(argv, env=env, capture_output=True, text=True,
+                                  timeout=CLI_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            report.add(f"cli {label}", False, f"`{label} sqs list-queues` did not answer: {exc}",
+                       'run `eval "$(tutor env)"` first; see the README "Your own shell"')
+            continue
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
+        report.add(f"cli {label}", done.returncode == 0,
+                   f"`{label} sqs list-queues` reaches {endpoint.url}" if done.returncode == 0
+                   else f"`{label} sqs list-queues` failed: {tail[0][:200]}",
+                   "" if done.returncode == 0 else "run `make install`, then "
+                   '`eval "$(tutor env)"` in your shell')
+    report.add("cli note", True, "plain `aws sqs ...` (AWS CLI v1) ignores AWS_ENDPOINT_URL for "
+               "SQS and goes to real AWS: use `awslocal` or `aws --endpoint-url ...`")
 
 
 def find_lambda_probe() -> Callable[[Endpoint], tuple[bool, str]] | None:
