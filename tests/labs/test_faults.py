@@ -250,3 +250,29 @@ def test_tutor_receives_never_wait_on_the_queue_default(localstack: Endpoint) ->
     assert time.monotonic() - started < 5
     with pytest.raises(ValueError, match="WaitTimeSeconds=20"):
         ctx.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=20)
+
+
+AUTOCOMMIT = """
+import sqlite3
+conn = sqlite3.connect("a.db", isolation_level=None)
+conn.execute("CREATE TABLE IF NOT EXISTS t (x)")
+outcomes = []
+for i in range(3):
+    try:
+        conn.execute("INSERT INTO t VALUES (?)", (i,))
+        outcomes.append("ok")
+    except sqlite3.OperationalError:
+        outcomes.append("failed")
+print(outcomes, sorted(x for (x,) in conn.execute("SELECT x FROM t")))
+"""
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(60)
+def test_an_autocommit_write_is_a_commit_the_plan_can_fail(runner: ScenarioRunner,
+                                                          tmp_path: Path) -> None:
+    (tmp_path / "autocommit.py").write_text(AUTOCOMMIT)
+    runner.inject(faults.fail_commit(2))
+    program = runner.run("autocommit.py", timeout=20)
+    assert program.output().splitlines()[-1] == "['ok', 'failed', 'ok'] [0, 2]"
+    assert program.commits() == 2

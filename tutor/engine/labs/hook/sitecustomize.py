@@ -348,11 +348,40 @@ def _patch_sqlite():
                 return super().__exit__(exc_type, exc, tb)
             return self._tutor_commit(lambda: super(Measured, self).__exit__(None, None, None))
 
+        def _autocommits(self, sql):
+            """A write outside a transaction on an autocommit connection is its own
+            commit: the plan's commit faults apply to it too."""
+            if not isinstance(sql, str) or self.in_transaction:
+                return False
+            if self.isolation_level is not None and getattr(self, "autocommit", -1) is not True:
+                return False
+            return sql.lstrip()[:7].upper().startswith(("INSERT", "UPDATE", "DELETE",
+                                                        "REPLACE"))
+
         def execute(self, sql, *args, **kwargs):
             if isinstance(sql, str) and sql.lstrip()[:6].upper().startswith(("COMMIT", "END")):
                 return self._tutor_commit(
                     lambda: super(Measured, self).execute(sql, *args, **kwargs))
+            if self._autocommits(sql):
+                return self._autocommit(lambda: super(Measured, self).execute(sql, *args,
+                                                                              **kwargs))
             return super().execute(sql, *args, **kwargs)
+
+        def executemany(self, sql, *args, **kwargs):
+            if self._autocommits(sql):
+                return self._autocommit(lambda: super(Measured, self).executemany(
+                    sql, *args, **kwargs))
+            return super().executemany(sql, *args, **kwargs)
+
+        def _autocommit(self, run):
+            _kill_point("before", "commit")
+            if _commit_fault():
+                raise sqlite3.OperationalError(f"disk I/O error ({INJECTED}: the write "
+                                               "failed)")
+            result = run()
+            _log({"kind": "db_commit", "id": self._tutor_id, "autocommit": True})
+            _kill_point("after", "commit")
+            return result
 
         def close(self):
             if getattr(self, "_tutor_open", False):
