@@ -1,24 +1,26 @@
 """Every lab's mistakes corpus against the real LocalStack (what `tutor dev check` runs).
 
 Each mistake must fail the step it targets with the words that name it; each variant (a
-right solution written differently) must pass. Cases run three at a time, each in a
-LocalStack account of its own.
+right solution written differently) must pass. The cases of all labs run in one pool,
+TUTOR_CORPUS_PARALLEL (default 4) at a time, each slot in a LocalStack account of its own.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tutor import locations
-from tutor.engine.labs.corpus import load_cases, run_corpus
+from tutor.engine.labs.corpus import CorpusResult, load_cases, run_corpora
 from tutor.engine.labs.loader import lab_dirs, load_lab
 
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
 
 LABS = [path.name for path in lab_dirs(locations.labs_dir())]
+PARALLEL = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "4"))
 
 
 @pytest.mark.parametrize("lab_id", LABS)
@@ -29,17 +31,26 @@ def test_corpus_is_readable_and_big_enough(lab_id: str) -> None:
     kinds = [c.spec.kind for c in cases]
     assert kinds.count("mistake") >= 8, f"{lab_id}: {kinds.count('mistake')} mistakes"
     assert kinds.count("variant") >= 4, f"{lab_id}: {kinds.count('variant')} variants"
+    steps_with_work = {s.id for s in lab.spec.steps if s.solution.files or s.solution.run}
+    targeted = {c.spec.step for c in cases if c.spec.kind == "mistake"}
+    assert steps_with_work <= targeted, f"steps no mistake targets: {steps_with_work - targeted}"
+
+
+@pytest.fixture(scope="module")
+def corpora(localstack: Endpoint) -> dict[str, CorpusResult]:
+    labs = [load_lab(locations.labs_dir() / lab_id) for lab_id in LABS]
+    return {r.lab_id: r for r in run_corpora(labs, localstack, parallel=PARALLEL)}
 
 
 @pytest.mark.localstack
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(3000)  # the first test waits for the whole pool
 @pytest.mark.parametrize("lab_id", LABS)
-def test_lab_corpus(lab_id: str, localstack: Endpoint) -> None:
-    lab = load_lab(locations.labs_dir() / lab_id)
-    result = run_corpus(lab, localstack, parallel=3)
-    print(f"\n{lab_id}: {result.counts()} in {result.seconds:.1f} s")
+def test_lab_corpus(lab_id: str, corpora: dict[str, CorpusResult]) -> None:
+    result = corpora[lab_id]
+    print(f"\n{lab_id}: {result.counts()}, {sum(r.seconds for r in result.results):.0f} s "
+          "of case time")
     for case in result.results:
         print(f"  {'ok ' if case.ok else 'BAD'} {case.case.spec.kind:8} {case.case.id:40} "
-              f"{case.seconds:5.1f} s")
+              f"{case.seconds:5.1f} s (account {case.account})")
     assert result.ok, "\n".join(result.failures())

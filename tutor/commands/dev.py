@@ -37,7 +37,8 @@ def register(sub: Any) -> None:
     corpus.add_argument("--lab", action="append", metavar="LAB", required=True)
     corpus.add_argument("--case", action="append", metavar="CASE",
                         help="only this case (repeatable)")
-    corpus.add_argument("--parallel", type=int, default=3, metavar="N")
+    corpus.add_argument("--parallel", type=int, default=3, metavar="N",
+                        help="cases run at once, each in its own account (default 3)")
     corpus.add_argument("--json", action="store_true", help="machine-readable report")
     corpus.set_defaults(handler=_corpus)
 
@@ -105,7 +106,7 @@ def _corpus(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from tutor.engine.labs.corpus import CaseResult, run_corpus
+    from tutor.engine.labs.corpus import CaseResult, run_corpora
     from tutor.engine.labs.loader import get_lab
 
     console = Console(highlight=False, soft_wrap=True, stderr=args.json)
@@ -116,23 +117,22 @@ def _corpus(args: argparse.Namespace) -> int:
 
     def show(result: CaseResult) -> None:
         mark = "[green]✔[/]" if result.ok else "[red]✘[/]"
-        console.print(f"  {mark} {result.case.spec.kind:8} {result.case.id} "
+        console.print(f"  {mark} {result.lab_id} {result.case.spec.kind:8} {result.case.id} "
                       f"({result.case.spec.step}, {result.seconds:.1f} s): "
                       f"{escape(result.detail[:400])}")
 
     try:
-        for lab in labs:
-            console.print(f"Corpus of [bold]{lab.id}[/] ...")
-            result = run_corpus(lab, endpoint, parallel=max(1, args.parallel),
-                                only=args.case, on_case=show)
+        console.print(f"Corpus of [bold]{', '.join(lab.id for lab in labs)}[/] ...")
+        for result in run_corpora(labs, endpoint, parallel=max(1, args.parallel),
+                                  only=args.case, on_case=show):
             for problem in result.problems:
                 console.print(f"  [red]✘ {escape(problem)}[/]")
             counts = result.counts()
-            console.print(f"  {counts['caught']}/{counts['mistakes']} mistakes caught, "
-                          f"{counts['passed']}/{counts['variants']} variants passed in "
-                          f"{result.seconds:.1f} s")
+            console.print(f"  {result.lab_id}: {counts['caught']}/{counts['mistakes']} "
+                          f"mistakes caught, {counts['passed']}/{counts['variants']} variants "
+                          f"passed in {result.seconds:.1f} s")
             ok = ok and result.ok
-            summary.append({"lab": lab.id, "ok": result.ok, **counts,
+            summary.append({"lab": result.lab_id, "ok": result.ok, **counts,
                             "seconds": round(result.seconds, 1), "problems": result.problems,
                             "cases": [{"id": c.case.id, "ok": c.ok, "detail": c.detail,
                                        "seconds": round(c.seconds, 1)}

@@ -29,6 +29,7 @@ account of its own (same names, separate resources), so cases never see each oth
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shlex
@@ -36,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -89,6 +91,7 @@ class CaseSpec(_Strict):
     edits: list[Edit] = Field(default_factory=list)
     run: list[str] | None = None
     expect: Expect = Field(default_factory=Expect)
+    fresh: bool = False  # never share the cloud set-up with the case before it
 
     @model_validator(mode="after")
     def _expectations(self) -> CaseSpec:
@@ -109,6 +112,7 @@ class Case:
 
 @dataclass
 class CaseResult:
+    lab_id: str
     case: Case
     ok: bool
     detail: str  # why it failed the corpus, or what the step said
@@ -256,17 +260,41 @@ def _verdict(case: Case, report: StepReport) -> tuple[bool, str]:
     return True, said.strip()[:300]
 
 
-def run_case(lab: Lab, case: Case, endpoint: Endpoint, scratch: Path) -> CaseResult:
-    """Set the case up in `endpoint`'s account, check its step, judge the result."""
+def _commands(lab: Lab, case: Case) -> list[str]:
+    return case.spec.run if case.spec.run is not None else list(lab.step(case.spec.step)
+                                                                 .solution.run)
+
+
+def shared_setup(lab: Lab, case: Case) -> str | None:
+    """The cloud set-up a case may share with the case run before it in the same account:
+    its step's, when the case changes nothing in the cloud before the check (it only
+    changes workspace files on top of the solution). None: it needs a fresh set-up."""
+    if case.spec.fresh or case.spec.base != "solution" or _commands(lab, case):
+        return None
+    return case.spec.step
+
+
+def run_case(lab: Lab, case: Case, endpoint: Endpoint, scratch: Path, *,
+             reuse: bool = False, keep: bool = False) -> CaseResult:
+    """Set the case up in `endpoint`'s account, check its step, judge the result.
+
+    `reuse`: the account already holds the solved steps before this one (the previous
+    case shared this set-up); only the workspace is rebuilt. `keep`: leave the cloud
+    resources for the next case instead of deleting them.
+    """
     started = time.monotonic()
     namespace = Namespace(lab.prefix, endpoint)
     report: StepReport | None = None
     try:
-        namespace.delete()
-        workspace = reset_workspace(lab, scratch)
         index = [s.id for s in lab.spec.steps].index(case.spec.step)
         before = [s.id for s in lab.spec.steps[:index]]
-        if before:
+        if not reuse:
+            namespace.delete()
+        workspace = reset_workspace(lab, scratch)
+        if reuse:
+            for step in lab.spec.steps[:index]:
+                copy_solution_files(lab, step.solution.files, workspace)
+        elif before:
             apply_solution(lab, endpoint, workspace, steps=before)
         if case.spec.base == "solution":
             copy_solution_files(lab, lab.spec.steps[index].solution.files, workspace)
@@ -281,11 +309,13 @@ def run_case(lab: Lab, case: Case, endpoint: Endpoint, scratch: Path) -> CaseRes
     except Exception as exc:  # a TutorError from the solution, a lost LocalStack...
         ok, detail = False, f"could not run: {type(exc).__name__}: {exc}"
     finally:
-        try:
-            namespace.delete()
-        except Exception:
-            pass
-    return CaseResult(case, ok, detail, time.monotonic() - started, endpoint.account, report)
+        if not keep:
+            try:
+                namespace.delete()
+            except Exception:
+                pass
+    return CaseResult(lab.id, case, ok, detail, time.monotonic() - started, endpoint.account,
+                      report)
 
 
 def account_for(endpoint: Endpoint, slot: int) -> Endpoint:
@@ -299,24 +329,62 @@ def run_corpus(lab: Lab, endpoint: Endpoint, *, parallel: int = 3,
                only: list[str] | None = None,
                on_case: Callable[[CaseResult], None] | None = None) -> CorpusResult:
     """Prove every case of `lab` (or those in `only`), `parallel` at a time."""
+    return run_corpora([lab], endpoint, parallel=parallel, only=only, on_case=on_case)[0]
+
+
+def run_corpora(labs: list[Lab], endpoint: Endpoint, *, parallel: int = 3,
+                only: list[str] | None = None,
+                on_case: Callable[[CaseResult], None] | None = None) -> list[CorpusResult]:
+    """Prove the cases of several labs in one pool of `parallel` accounts.
+
+    Slot k works in its own account (slot 0 in the endpoint's), one case at a time. Cases
+    with scenarios go first (they take longest), and a slot prefers a case that can share
+    the cloud set-up it already holds (same lab and step, no cloud changes of its own).
+    """
     started = time.monotonic()
-    cases, problems = load_cases(lab)
-    if only:
-        cases = [c for c in cases if c.id in only]
-    result = CorpusResult(lab.id, problems=[f"{lab.id}: {p}" for p in problems])
-    root = Path(tempfile.mkdtemp(prefix=f"tutor-corpus-{lab.id}-"))
-    slots = max(1, min(parallel, len(cases) or 1))
-    queue = list(enumerate(cases))
+    results: dict[str, CorpusResult] = {}
+    queue: list[tuple[Lab, int, Case]] = []
+    for lab in labs:
+        cases, problems = load_cases(lab)
+        if only:
+            cases = [c for c in cases if c.id in only]
+        results[lab.id] = CorpusResult(lab.id, problems=[f"{lab.id}: {p}" for p in problems])
+        queue.extend((lab, index, case) for index, case in enumerate(cases))
+    queue.sort(key=lambda item: not item[0].step(item[2].spec.step).scenarios)
+    root = Path(tempfile.mkdtemp(prefix="tutor-corpus-"))
+    slots = max(1, min(parallel, len(queue) or 1))
+    lock = threading.Lock()
+    Held = tuple[Lab, str]  # the lab and shared set-up key an account holds now
+
+    def take(held: Held | None) -> tuple[Lab, int, Case] | None:
+        with lock:
+            if not queue:
+                return None
+            if held is not None:
+                for position, (lab, _, case) in enumerate(queue):
+                    if lab.id == held[0].id and shared_setup(lab, case) == held[1]:
+                        return queue.pop(position)
+            return queue.pop(0)
 
     def worker(slot: int) -> list[CaseResult]:
         done: list[CaseResult] = []
         endpoint_here = account_for(endpoint, slot)
+        held: Held | None = None
         while True:
-            try:
-                index, case = queue.pop(0)
-            except IndexError:
+            picked = take(held)
+            if held is not None and (picked is None or picked[0].id != held[0].id):
+                with contextlib.suppress(Exception):  # leave nothing of the last lab
+                    Namespace(held[0].prefix, endpoint_here).delete()
+                held = None
+            if picked is None:
                 return done
-            outcome = run_case(lab, case, endpoint_here, root / f"slot{slot}-{index}")
+            lab, index, case = picked
+            key = shared_setup(lab, case)
+            reuse = held is not None and key is not None and key == held[1]
+            outcome = run_case(lab, case, endpoint_here,
+                               root / f"slot{slot}-{lab.spec.number}-{index}",
+                               reuse=reuse, keep=key is not None)
+            held = (lab, key) if key is not None and outcome.report is not None else None
             done.append(outcome)
             if on_case is not None:
                 on_case(outcome)
@@ -324,10 +392,15 @@ def run_corpus(lab: Lab, endpoint: Endpoint, *, parallel: int = 3,
     try:
         with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="tutor-corpus") as pool:
             for batch in pool.map(worker, range(slots)):
-                result.results.extend(batch)
+                for outcome in batch:
+                    results[outcome.lab_id].results.append(outcome)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    order = {c.id: i for i, c in enumerate(cases)}
-    result.results.sort(key=lambda r: order[r.case.id])
-    result.seconds = time.monotonic() - started
-    return result
+    elapsed = time.monotonic() - started
+    for lab in labs:
+        corpus = results[lab.id]
+        order = {c.id: i for i, c in enumerate(load_cases(lab)[0])}
+        corpus.results.sort(key=lambda r: order.get(r.case.id, 0))
+        corpus.seconds = sum(r.seconds for r in corpus.results) / slots if len(labs) > 1 \
+            else elapsed
+    return [results[lab.id] for lab in labs]
