@@ -27,7 +27,21 @@ $(NODE_STAMP): $(NODE_LAB)/package-lock.json
 		|| echo "warning: npm ci failed; lab 01's Node.js step will be skipped" >&2; \
 	else echo "note: npm not found; lab 01's Node.js step will be skipped" >&2; fi
 
-install: $(STAMP) $(NODE_STAMP)
+# Kinesis in LocalStack is kinesis-mock, the npm package `kinesis-local` (LocalStack 4.14
+# asks for 0.5.2), which LocalStack would fetch at first use: offline that fails. Installed
+# here, pinned by its package-lock.json; the embedded LocalStack links it into its data dir.
+KINESIS_DIR := $(VENV)/share/kinesis-local/0.5.2
+KINESIS_STAMP := $(KINESIS_DIR)/.installed-stamp
+KINESIS_SRC := tutor/cloud/kinesis_mock
+
+$(KINESIS_STAMP): $(KINESIS_SRC)/package-lock.json $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(KINESIS_DIR) && cp $(KINESIS_SRC)/package.json $(KINESIS_SRC)/package-lock.json $(KINESIS_DIR)/ \
+		&& npm ci --prefix $(KINESIS_DIR) --no-audit --no-fund --loglevel=error && touch $@ \
+		|| echo "warning: npm ci failed; Kinesis (lab 11) will be unavailable" >&2; \
+	else echo "note: npm not found; Kinesis (lab 11) will be unavailable" >&2; fi
+
+install: $(STAMP) $(NODE_STAMP) $(KINESIS_STAMP)
 
 run: install
 	$(BIN)/tutor

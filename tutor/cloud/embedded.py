@@ -31,7 +31,7 @@ from tutor.cloud.classroom import (
     validate_listen,
 )
 from tutor.cloud.endpoint import Endpoint, account, region
-from tutor.cloud.health import LAB_SERVICES, Health, probe
+from tutor.cloud.health import LAB_SERVICES, OPTIONAL_SERVICES, Health, probe
 from tutor.errors import TutorError
 
 LOCALSTACK_VERSION = "4.14.0"
@@ -53,6 +53,42 @@ def lambda_executor_name() -> str | None:
     return None
 
 
+KINESIS_MOCK_VERSION = "0.5.2"  # what LocalStack 4.14's Kinesis asks for
+
+
+def kinesis_mock_dir() -> Path:
+    """Where `make install` puts kinesis-mock (npm `kinesis-local`, pinned by
+    tutor/cloud/kinesis_mock/package-lock.json)."""
+    return Path(sys.prefix) / "share" / "kinesis-local" / KINESIS_MOCK_VERSION
+
+
+def kinesis_ready() -> str:
+    """Why Kinesis cannot run here ("" when it can)."""
+    import shutil
+
+    if shutil.which("node") is None:
+        return "Node.js is not installed (kinesis-mock runs on it)"
+    if not (kinesis_mock_dir() / "node_modules" / "kinesis-local" / "main.js").is_file():
+        return f"kinesis-mock is not installed in {kinesis_mock_dir()} (run `make install`)"
+    return ""
+
+
+def _link_kinesis_mock(data: Path) -> bool:
+    """Make LocalStack find the installed kinesis-mock under this instance's own static
+    libs (host layout: <data>/fs/usr/lib/localstack/kinesis-local/<version>)."""
+    if kinesis_ready():
+        return False
+    link = data / "fs" / "usr" / "lib" / "localstack" / "kinesis-local" / KINESIS_MOCK_VERSION
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and link.resolve() == kinesis_mock_dir().resolve():
+        return True
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(kinesis_mock_dir(), target_is_directory=True)
+    return True
+
+
 def localstack_command() -> list[str]:
     # TUTOR_LOCALSTACK_MODULE exists for the boot-failure tests (a module that fails).
     module = os.environ.get("TUTOR_LOCALSTACK_MODULE", "").strip() or "tutor.cloud.localstack_main"
@@ -69,7 +105,8 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
         "GATEWAY_LISTEN": gateway_listen(listen, port),
         # Queue URLs carry this host: in a classroom, the address learners reach.
         "LOCALSTACK_HOST": f"{advertised_host(listen) if listen else '127.0.0.1'}:{port}",
-        "SERVICES": ",".join(LAB_SERVICES),
+        "SERVICES": ",".join(LAB_SERVICES + (OPTIONAL_SERVICES if _link_kinesis_mock(data)
+                                             else ())),
         "LOCALSTACK_VOLUME_DIR": str(data / "volume"),
         "FILESYSTEM_ROOT": str(data / "fs"),
         # LocalStack takes any machine with /.dockerenv (CI runners, dev containers) for
@@ -83,6 +120,8 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
         "TUTOR_FAULTS_DIR": str(data / "faults"),
         "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": str(METRICS_INTERVAL),
         "SQS_ENDPOINT_STRATEGY": "path",
+        # kinesis-mock keeps streams in memory only: nothing for the labs to persist.
+        "KINESIS_PERSISTENCE": "0",
         # Offline machine: no certificate download, no DNS server, no analytics.
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DNS_ADDRESS": "0",

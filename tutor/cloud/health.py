@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 # The services the labs use; the embedded LocalStack starts exactly these.
 LAB_SERVICES = ("sqs", "sns", "s3", "events", "cloudwatch", "logs", "iam", "sts", "lambda",
                 "stepfunctions")
+# Started too when its engine is installed (kinesis-mock needs Node.js and `make install`).
+OPTIONAL_SERVICES = ("kinesis",)
 _READY = {"available", "running"}
 
 
