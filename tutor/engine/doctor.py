@@ -122,6 +122,7 @@ def check_endpoint(report: Report, endpoint: Endpoint | None,
         good = state in {"available", "running"}
         report.add(f"service {service}", good, state,
                    "" if good else f"start LocalStack with SERVICES including {service}")
+    check_kinesis(report, health.services.get("kinesis", "absent"))
     check_trace(report, endpoint)
     check_clis(report, endpoint)
     if lambda_probe is not None:
@@ -129,6 +130,20 @@ def check_endpoint(report: Report, endpoint: Endpoint | None,
         report.add("lambda", ok, detail, "" if ok else
                    "functions cannot run here: the labs on Lambda will fail; use the tutor's "
                    "embedded LocalStack (it runs Python handlers without Docker)")
+
+
+def check_kinesis(report: Report, state: str) -> None:
+    """Kinesis (lab 11) needs kinesis-mock, installed by `make install`, and Node.js."""
+    from tutor.cloud.embedded import kinesis_mock_dir, kinesis_ready
+
+    why = kinesis_ready()
+    if state in {"available", "running"}:
+        report.add("service kinesis", True, f"{state} (kinesis-mock in {kinesis_mock_dir()})"
+                   if not why else state)
+    else:
+        # Optional: only the SQS vs SNS vs Kinesis lab needs it, so it never fails doctor.
+        report.add("service kinesis", True, f"not started ({why or state}); the SQS vs SNS "
+                   "vs Kinesis lab says why it cannot run")
 
 
 CLI_TIMEOUT = 25.0
