@@ -8,6 +8,9 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from tutor.engine.labs import faults
 from tutor.engine.labs.checks import (
     CheckContext,
     Outcome,
@@ -19,14 +22,15 @@ from tutor.engine.labs.checks import (
     passed,
     scenario,
 )
+from tutor.engine.labs.scenario import Program
 
 LEDGER = "processed.jsonl"
 WORKERS = 2
+RESTARTS = 3  # a supervisor restarts a crashed worker, as ECS or systemd would
+LONGEST_POLL = 20.0  # the most a learner's ReceiveMessage can wait (SQS's maximum)
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
 
 
 def _ledger(ctx: CheckContext) -> Counter[str]:
@@ -41,23 +45,90 @@ def _ledger(ctx: CheckContext) -> Counter[str]:
     return found
 
 
+def _json_attribute(raw: str | None) -> tuple[dict[str, Any] | None, str]:
+    """(the JSON object an attribute holds, or None; why not, in the learner's terms)."""
+    if not raw:
+        return None, "none"
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None, f"a value that is not JSON: {raw[:60]!r}"
+    if not isinstance(value, dict):
+        return None, f"a JSON {type(value).__name__}, not an object: {raw[:60]!r}"
+    return value, ""
+
+
+def _count(value: Any) -> int | None:
+    """maxReceiveCount as SQS reads it: a number or a string of digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
 
 def _redrive_policy(ctx: CheckContext) -> dict[str, Any] | None:
+    policy, _ = _json_attribute((ctx.queue_attributes("orders") or {}).get("RedrivePolicy"))
+    return policy
+
+
+def _settings(ctx: CheckContext) -> tuple[int, int]:
+    """(maxReceiveCount, visibility timeout) of the orders queue; fails the scenario
+    when there is no usable redrive policy."""
     attrs = ctx.queue_attributes("orders") or {}
-    raw = attrs.get("RedrivePolicy")
-    return json.loads(raw) if raw else None
+    policy, _ = _json_attribute(attrs.get("RedrivePolicy"))
+    receives = _count((policy or {}).get("maxReceiveCount"))
+    if not receives:
+        raise ScenarioFailed(f"`{ctx.name('orders')}` has no redrive policy: a poison "
+                             "message would be retried until its retention ends",
+                             fix="finish step 1 first")
+    return receives, int(attrs.get("VisibilityTimeout", 30))
 
 
-def _stop_workers(ctx: CheckContext) -> None:
-    """Stop the workers, then outlive their pending long polls.
+def _clear(ctx: CheckContext, url: str) -> None:
+    """Empty a queue, also of messages in flight (a failed order of an earlier run that
+    would come back in the middle of this one)."""
+    try:
+        ctx.client("sqs").purge_queue(QueueUrl=url)
+    except ClientError:  # PurgeQueueInProgress (AWS allows one per minute): drain instead
+        pass
+    ctx.drain(url)
+
+
+def _outlive_polls(ctx: CheckContext, programs: list[Program]) -> None:
+    """Wait until the stopped programs' last long polls are over.
 
     A ReceiveMessage that was waiting when its worker died still completes on the server:
     a message arriving within the wait would be handed to the dead worker and stay
-    invisible for a whole visibility timeout. The worker waits 1 s, so wait that out.
+    invisible for a whole visibility timeout. The hook records each call as it ends, so a
+    worker's pending poll began about when its last recorded call ended; it lasts the
+    call's WaitTimeSeconds (or the queue's default, when the call gives none).
     """
+    default = int((ctx.queue_attributes("orders") or {}).get(
+        "ReceiveMessageWaitTimeSeconds", 0))
+    until = time.time()
+    for program in programs:
+        calls = program.events("api")
+        if not calls:
+            continue
+        receives = [e for e in calls if e.get("op") == "ReceiveMessage"]
+        wait = float(receives[-1].get("wait", default)) if receives else float(default)
+        until = max(until, float(calls[-1]["t"]) + min(wait, LONGEST_POLL) + 0.3)
+    left = until - time.time()
+    if left > 3:  # a long poll of the learner's own: the scenario may take that long more
+        left = ctx.budget(left, "the long poll of your stopped workers")
+    time.sleep(max(0.0, left))
+
+
+def _stop_workers(ctx: CheckContext) -> None:
+    programs = [p for p in ctx.runner.programs if p.name == "worker.py"]
     for program in ctx.runner.programs:
         program.stop()
-    time.sleep(1.3)
+    _outlive_polls(ctx, programs)
 
 
 def _tails(ctx: CheckContext) -> str:
@@ -66,6 +137,50 @@ def _tails(ctx: CheckContext) -> str:
 
 def _processing(ctx: CheckContext) -> float:
     return ctx.clock.seconds("processing_time")
+
+
+def _crashes(workers: list[Program]) -> list[int]:
+    """Exit codes of worker incarnations that ended by themselves (not the tutor's SIGKILL)."""
+    return [code for w in workers for code in w.exits if code != -9]
+
+
+def _idle(program: Program) -> bool:
+    """Not holding a message: its latest call was a receive that returned nothing (or it
+    is not running). The hook records a call when it ends."""
+    if not program.alive:
+        return True
+    calls = program.events("api")
+    return bool(calls) and calls[-1].get("op") == "ReceiveMessage" and not calls[-1].get("n")
+
+
+def _quiet(ctx: CheckContext, workers: list[Program], most: float) -> bool:
+    """Wait (at most `most` s) until no worker holds a message any more."""
+    return ctx.runner.wait_until(lambda: all(_idle(w) for w in workers), timeout=most,
+                                 interval=0.2)
+
+
+def _peek(ctx: CheckContext, url: str) -> list[dict[str, Any]]:
+    """The messages of a queue (visible ones), without keeping them."""
+    found: dict[str, dict[str, Any]] = {}
+    sqs = ctx.client("sqs")
+    for _ in range(3):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                    AttributeNames=["ApproximateReceiveCount"],
+                                    WaitTimeSeconds=0).get("Messages", [])
+        for m in batch:
+            found.setdefault(m["MessageId"], m)
+        if len(batch) < 10:
+            break
+    return list(found.values())
+
+
+def _order_of(message: dict[str, Any]) -> str:
+    try:
+        return str(json.loads(message["Body"])["order"])
+    except (ValueError, KeyError, TypeError):
+        body = str(message.get("Body", ""))
+        start = body.find('"order": "')
+        return body[start + 10:].split('"', 1)[0] if start >= 0 else body[:40]
 
 
 # --- step 1: a DLQ with a redrive policy -----------------------------------------------
@@ -82,38 +197,88 @@ def dlq_exists(ctx: CheckContext) -> Outcome:
 def redrive_policy(ctx: CheckContext) -> Outcome:
     low, high = ctx.params.get("min_receives", 2), ctx.params.get("max_receives", 5)
     want = (f"the queue `{ctx.name('orders')}` to have a redrive policy targeting "
-            f"`{ctx.name('orders-dlq')}` with {low} <= maxReceiveCount <= {high}")
-    if ctx.queue_attributes("orders") is None:
+            f"`{ctx.name('orders-dlq')}` (by its ARN) with {low} <= maxReceiveCount <= {high}")
+    attrs = ctx.queue_attributes("orders")
+    if attrs is None:
         return failed(want, f"no queue `{ctx.name('orders')}`")
-    policy = _redrive_policy(ctx)
+    policy, why = _json_attribute(attrs.get("RedrivePolicy"))
     if policy is None:
-        return failed(want, "none")
-    target_ok = policy.get("deadLetterTargetArn") == ctx.queue_arn("orders-dlq")
-    count = int(policy.get("maxReceiveCount", 0))
-    count_ok = low <= count <= high
-    found = (f"target `{str(policy.get('deadLetterTargetArn', '?')).rsplit(':', 1)[-1]}` and "
-             f"maxReceiveCount {count}")
-    if count < low:
-        found += " (1 receive means no retry at all for a message that failed once by bad luck)"
+        return failed(want, f"RedrivePolicy {why}")
+    target = str(policy.get("deadLetterTargetArn", ""))
+    dlq_arn = ctx.queue_arn("orders-dlq")
+    target_ok = target == dlq_arn
+    count = _count(policy.get("maxReceiveCount"))
+    count_ok = count is not None and low <= count <= high
+    if target_ok:
+        found = "the DLQ as target"
+    elif not target:
+        found = "no deadLetterTargetArn"
+    elif target.startswith("http"):
+        found = f"the target `{target}`, a queue URL: deadLetterTargetArn takes the DLQ's ARN"
+    else:
+        found = f"the target `{target}`, not `{dlq_arn}`"
+    found += f" and maxReceiveCount {policy.get('maxReceiveCount', 'missing')!s}"
+    if count is not None and count < low:
+        found += (" (1 receive means no retry at all for a message that failed once by "
+                  "bad luck)")
+    elif count is not None and count > high:
+        found += (f" (a poison message would hold a worker {count} times before it is "
+                  "isolated)")
     return partial((0.5 if target_ok else 0) + (0.5 if count_ok else 0), want, found,
                    redrive_policy=policy)
 
 
 @check
 def redrive_allow(ctx: CheckContext) -> Outcome:
-    want = (f"the DLQ `{ctx.name('orders-dlq')}` to allow only `{ctx.name('orders')}` as "
-            "source (RedriveAllowPolicy byQueue)")
+    source_arn = ctx.queue_arn("orders")
+    want = (f"the DLQ `{ctx.name('orders-dlq')}` to admit only `{ctx.name('orders')}` as a "
+            f"source (RedriveAllowPolicy: redrivePermission byQueue, sourceQueueArns "
+            f"[{source_arn}])")
     attrs = ctx.queue_attributes("orders-dlq")
     if attrs is None:
         return failed(want, "no DLQ")
-    raw = attrs.get("RedriveAllowPolicy")
-    if not raw:
-        return failed(want, "no RedriveAllowPolicy (any queue of the account may use it)")
-    policy = json.loads(raw)
+    policy, why = _json_attribute(attrs.get("RedriveAllowPolicy"))
+    if policy is None:
+        found = ("no RedriveAllowPolicy (any queue of the account may use it as its DLQ)"
+                 if why == "none" else f"RedriveAllowPolicy {why}")
+        return failed(want, found)
+    permission = policy.get("redrivePermission")
     sources = policy.get("sourceQueueArns", [])
-    ok = policy.get("redrivePermission") == "byQueue" and sources == [ctx.queue_arn("orders")]
-    return expect(ok, want, f"redrivePermission `{policy.get('redrivePermission')}` with "
-                  f"sources {sources}", redrive_allow_policy=policy)
+    evidence = {"redrive_allow_policy": policy}
+    if permission == "allowAll":
+        return failed(want, "redrivePermission allowAll: any queue of the account may use "
+                      "it as its DLQ", **evidence)
+    if permission == "denyAll":
+        return failed(want, f"redrivePermission denyAll: no queue may use it, not even "
+                      f"`{ctx.name('orders')}`", **evidence)
+    if permission != "byQueue":
+        return failed(want, f"redrivePermission {permission!r} (SQS knows allowAll, denyAll "
+                      "and byQueue, spelled so)", **evidence)
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        return failed(want, f"sourceQueueArns {sources!r}: it takes a JSON list of queue "
+                      "ARNs", **evidence)
+    named = set(sources)
+    urls = [s for s in named if s.startswith("http")]
+    if urls:
+        return failed(want, f"sourceQueueArns lists queue URLs ({urls[0]}): it takes ARNs",
+                      **evidence)
+    if source_arn not in named:
+        return failed(want, f"sourceQueueArns {sorted(named) or '[]'}, without "
+                      f"`{ctx.name('orders')}` (its redrive policy would be refused)",
+                      **evidence)
+    others = sorted(named - {source_arn})
+    if others:
+        return failed(want, f"sourceQueueArns that also admit {', '.join(others)}",
+                      **evidence)
+    return passed(want, f"byQueue with only `{ctx.name('orders')}`", **evidence)
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} days"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds} s"
 
 
 @check
@@ -123,7 +288,12 @@ def dlq_retention(ctx: CheckContext) -> Outcome:
     if source is None or dlq is None:
         return failed(want, "a missing queue")
     s, d = int(source["MessageRetentionPeriod"]), int(dlq["MessageRetentionPeriod"])
-    return expect(d > s, want, f"source {s // 3600} h, DLQ {d // 3600} h", source=s, dlq=d)
+    found = f"source {_duration(s)}, DLQ {_duration(d)}"
+    if d <= s:
+        when = "even sooner than" if d < s else "as soon as"
+        found += (": a dead letter keeps its original enqueue time, so it would expire "
+                  f"from the DLQ {when} it would have from the source")
+    return expect(d > s, want, found, source=s, dlq=d)
 
 
 # --- step 2: visibility timeout above the processing time --------------------------------
@@ -140,28 +310,35 @@ def visibility_timeout(ctx: CheckContext) -> Outcome:
     if attrs is None:
         return failed(want, "no such queue")
     value = int(attrs["VisibilityTimeout"])
-    return expect(low <= value <= high, want, f"{value} s", visibility_timeout=value)
+    found = f"{value} s"
+    if value < _processing(ctx):
+        found += ": an order becomes visible again while a worker is still on it"
+    elif value < low:
+        found += ": no margin for a slow order"
+    elif value > high:
+        found += ": a failed order waits that long before its retry"
+    return expect(low <= value <= high, want, found, visibility_timeout=value)
 
 
 @scenario(timeout=45)
 def fleet_run(ctx: CheckContext) -> dict[str, Any]:
     """Six good orders through two workers; count how often each was processed."""
     url = ctx.require_queue_url("orders")
-    ctx.drain(url)
+    _clear(ctx, url)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     run = uuid.uuid4().hex[:6]
     ids = [f"o-{run}-{i}" for i in range(6)]
     ctx.runner.burst(url, len(ids), body=lambda i: json.dumps({"order": ids[i],
                                                                 "quantity": 1}))
     started = time.monotonic()
-    for _ in range(WORKERS):
-        ctx.runner.start("worker.py")
+    workers = [ctx.runner.start("worker.py") for _ in range(WORKERS)]
 
     def settled() -> bool:
         return all(_ledger(ctx)[i] for i in ids) and ctx.message_counts(url) == (0, 0)
 
     done = ctx.runner.wait_until(settled, timeout=30)
-    time.sleep(_processing(ctx) + 0.5)  # let a duplicate still in progress be recorded
+    # A worker may still be charging a duplicate whose original was deleted meanwhile.
+    _quiet(ctx, workers, _processing(ctx) + 1.5)
     seconds = time.monotonic() - started
     ledger = _ledger(ctx)
     output = _tails(ctx)
@@ -179,7 +356,8 @@ def no_duplicates(ctx: CheckContext) -> Outcome:
     missing = [k for k, v in counts.items() if v == 0]
     if dupes:
         return failed(want, f"{len(dupes)} processed more than once ({max(dupes.values())}x at "
-                      "most): an order became visible again while a worker was still on it",
+                      "most): an order became visible again while a worker was still on it, "
+                      "and the other worker charged it a second time",
                       counts=counts, output=run["output"])
     if missing:
         return failed(want, f"{len(missing)} never processed within 30 s", counts=counts,
@@ -189,72 +367,122 @@ def no_duplicates(ctx: CheckContext) -> Outcome:
 
 # --- step 3: the poison message lands in the DLQ, the good ones flow ----------------------
 
+# A worker that deletes an order before it has recorded it loses that order when it
+# crashes in between. The tutor crashes a worker right after the fleet's first delete
+# (whichever API it deletes with); a supervisor starts it again.
+POISON_FAULTS = (faults.kill("DeleteMessage", when="after", nth=[1], id="kill-delete"),
+                 faults.kill("DeleteMessageBatch", when="after", nth=[1],
+                             id="kill-delete-batch"))
+
 
 @scenario(timeout=60)
 def poison_run(ctx: CheckContext) -> dict[str, Any]:
-    """Three good orders and one poison message through two workers."""
+    """Three good orders and one poison message through two workers, one crash."""
     url, dlq = ctx.require_queue_url("orders"), ctx.require_queue_url("orders-dlq")
-    ctx.drain(url)
-    ctx.drain(dlq)
+    _clear(ctx, url)
+    _clear(ctx, dlq)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
-    policy = _redrive_policy(ctx) or {}
-    visibility = int((ctx.queue_attributes("orders") or {}).get("VisibilityTimeout", 30))
-    receives = int(policy.get("maxReceiveCount", 0))
-    if not receives:
-        raise ScenarioFailed(f"`{ctx.name('orders')}` has no redrive policy: a poison "
-                             "message would be retried until its retention ends",
-                             fix="finish step 1 first")
-    budget = min(45.0, receives * (visibility + 1.5) + 8)
+    receives, visibility = _settings(ctx)
+    # The poison is received maxReceiveCount times, a visibility timeout apart, and moves
+    # on the receive after that; the good orders and one restart fit in the margin.
+    budget = ctx.budget(receives * (visibility + 2) + 2 * _processing(ctx) + 10,
+                        f"maxReceiveCount {receives} x visibility timeout {visibility} s")
     run = uuid.uuid4().hex[:6]
     good = [f"o-{run}-{i}" for i in range(3)]
     poison = f"o-{run}-poison"
     bodies = [json.dumps({"order": g, "quantity": 2}) for g in good]
     bodies.insert(1, '{"order": "' + poison + '", "quantity": ')  # truncated JSON
+    ctx.runner.inject(*POISON_FAULTS)
     ctx.runner.burst(url, len(bodies), body=lambda i: bodies[i], threads=1)
     started = time.monotonic()
-    for _ in range(WORKERS):
-        ctx.runner.start("worker.py")
+    workers = [ctx.runner.start("worker.py", restarts=RESTARTS) for _ in range(WORKERS)]
     good_at: float | None = None
+    early = ""
 
     def settled() -> bool:
-        nonlocal good_at
-        if good_at is None and all(_ledger(ctx)[g] for g in good):
+        # Once lab04-orders holds nothing (visible or in flight), every message has met
+        # its fate: processed and deleted, moved to the DLQ, or deleted unprocessed.
+        nonlocal good_at, early
+        ledger = _ledger(ctx)
+        if good_at is None and all(ledger[g] for g in good):
             good_at = time.monotonic() - started
-        return good_at is not None and ctx.message_counts(url) == (0, 0) and \
-            ctx.message_counts(dlq)[0] >= 1
+        if all(not w.alive and w.restarts >= RESTARTS for w in workers):
+            early = "every worker had crashed"
+            return True
+        # A failure already certain need not wait for the poison's last receive.
+        if any(ledger[g] > 1 for g in good):
+            early = "a good order had been processed twice"
+            return True
+        if good_at is not None and _crashes(workers):
+            early = "a worker had crashed by itself"
+            return True
+        sends = sum(w.api_calls("sqs").get("SendMessage", 0) for w in workers)
+        if sends > receives:  # a copy sent again starts at receive count 0, every time
+            early = f"your workers had sent {sends} messages"
+            return True
+        return ctx.message_counts(url) == (0, 0)
 
     done = ctx.runner.wait_until(settled, timeout=budget, interval=0.5)
-    poison_at = time.monotonic() - started if done else None
+    if done:  # an order may have been deleted before it was recorded
+        _quiet(ctx, workers, _processing(ctx) + 1.5)
+    settled_at = time.monotonic() - started if done else None
     output = _tails(ctx)
+    calls = Counter[str]()
+    for w in workers:
+        calls.update(w.api_calls("sqs"))
+    fired = [f"{f.get('op')}" for f in ctx.runner.fired("kill")]
+    crashes = _crashes(workers)
     _stop_workers(ctx)
-    sqs = ctx.client("sqs")
-    peeked = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                 WaitTimeSeconds=1).get("Messages", [])
     ledger = _ledger(ctx)
-    return {"good": {g: ledger[g] for g in good}, "poison_in_dlq": any(
-        poison in m["Body"] for m in peeked), "poison_processed": ledger[poison],
-        "source": ctx.message_counts(url), "good_seconds": good_at, "poison_seconds": poison_at,
-        "budget": round(budget, 1), "max_receive_count": receives, "visibility": visibility,
-        "output": output}
+    dead = _peek(ctx, dlq)
+    in_dlq = {_order_of(m): int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+              for m in dead}
+    return {"good": {g: ledger[g] for g in good}, "poison_in_dlq": poison in in_dlq,
+            "poison_receives": in_dlq.get(poison, 0),
+            "good_in_dlq": sorted(g for g in good if g in in_dlq),
+            "poison_processed": ledger[poison], "source": ctx.message_counts(url),
+            "good_seconds": round(good_at, 1) if good_at is not None else None,
+            "settled_seconds": round(settled_at, 1) if settled_at is not None else None,
+            "budget": round(budget, 1), "budget_note": ctx.budget_note(),
+            "max_receive_count": receives, "visibility": visibility,
+            "killed_after": fired, "crashes": crashes, "calls": dict(calls),
+            "stopped_early": early, "output": output}
 
 
 @check
 def poison_isolated(ctx: CheckContext) -> Outcome:
     run = ctx.scenario("poison_run")
-    want = (f"the poison message in `{ctx.name('orders-dlq')}` after "
-            f"{run['max_receive_count']} failed receives")
+    receives = run["max_receive_count"]
+    want = (f"the poison message moved to `{ctx.name('orders-dlq')}` by SQS after "
+            f"{receives} failed receives")
+    evidence = {k: v for k, v in run.items() if k != "output"}
     if run["poison_in_dlq"]:
-        return passed(want, f"it there after {run['poison_seconds']:.1f} s "
-                      f"({run['max_receive_count']} x {run['visibility']} s visibility)",
-                      **{k: v for k, v in run.items() if k != "output"})
+        # The tutor's own look at the DLQ counts as one more receive.
+        if run["poison_receives"] >= receives:
+            return passed(want, f"it there after {run['settled_seconds']} s "
+                          f"({receives} receives, {run['visibility']} s visibility timeout)",
+                          **evidence)
+        return failed(want, f"it in the DLQ after {max(run['poison_receives'] - 1, 0)} "
+                      "receive(s) of lab04-orders: your worker sends a failed message to the "
+                      "DLQ itself, so a message that failed once by bad luck is never "
+                      "retried, and it loses the source queue a redrive sends it back to",
+                      **evidence, output=run["output"])
     visible, in_flight = run["source"]
     if visible or in_flight:
-        found = (f"it still in `{ctx.name('orders')}` after {run['budget']} s "
-                 f"({visible} visible, {in_flight} in flight)")
-    else:
-        found = ("neither queue holding it: the worker deleted a message it failed to "
-                 "process, so it is lost")
-    return failed(want, found, source=run["source"], output=run["output"])
+        resent = run["calls"].get("SendMessage", 0) + run["calls"].get("SendMessageBatch", 0)
+        when = (f" (the tutor stopped early: {run['stopped_early']})" if run["stopped_early"]
+                else run["budget_note"])
+        found = (f"it still in `{ctx.name('orders')}` ({visible} visible, {in_flight} in "
+                 f"flight) when the tutor stopped waiting{when}")
+        if resent:
+            found += (": your worker sends a failed message again, and the copy starts "
+                      "with a receive count of 0, so SQS never dead-letters it")
+        elif run["crashes"]:
+            found += (f": your workers crashed {len(run['crashes'])} times (exit code "
+                      f"{run['crashes'][0]}) instead of leaving the message for a retry")
+        return failed(want, found, **evidence, output=run["output"])
+    return failed(want, "neither queue holding it: the worker deleted a message it failed to "
+                  "process, so it is lost", **evidence, output=run["output"])
 
 
 @check
@@ -262,93 +490,206 @@ def good_orders_flow(ctx: CheckContext) -> Outcome:
     run = ctx.scenario("poison_run")
     good: dict[str, int] = run["good"]
     want = "the 3 good orders processed exactly once while the poison message was retried"
-    ok = all(v == 1 for v in good.values())
-    found = (f"all done in {run['good_seconds']:.1f} s" if ok and run["good_seconds"]
-             else f"processed counts {good}")
-    return expect(ok, want, found, good=good, output="" if ok else run["output"])
+    evidence = {"good": good, "killed_after": run["killed_after"], "crashes": run["crashes"]}
+    lost = [g for g, n in good.items() if n == 0 and g not in run["good_in_dlq"]]
+    again = {g: n for g, n in good.items() if n > 1}
+    if run["good_in_dlq"]:
+        return failed(want, f"{len(run['good_in_dlq'])} good order(s) in the DLQ: your worker "
+                      "did not delete orders it had processed, so they were received again "
+                      "until SQS dead-lettered them", **evidence, output=run["output"])
+    if again:
+        return failed(want, f"{len(again)} good order(s) processed more than once "
+                      f"({max(again.values())}x): your worker does not delete an order once "
+                      "it is processed, so it comes back after the visibility timeout",
+                      **evidence, output=run["output"])
+    if lost and run["killed_after"]:
+        return failed(want, f"{len(lost)} good order(s) never processed and in no queue: the "
+                      f"tutor crashed a worker (SIGKILL) right after its first "
+                      f"{run['killed_after'][0]}, and the order it had just deleted was never "
+                      "recorded; your worker deletes a message before it is processed, so a "
+                      "crash in between loses it", **evidence, output=run["output"])
+    if lost:
+        return failed(want, f"{len(lost)} good order(s) never processed",
+                      **evidence, output=run["output"])
+    if run["crashes"]:
+        return failed(want, f"each good order once, but your workers crashed "
+                      f"{len(run['crashes'])} times by themselves (exit code "
+                      f"{run['crashes'][0]}): an exception escaped the receive loop; catch "
+                      "it and leave the message for SQS to retry", **evidence,
+                      output=run["output"])
+    crashed = ", although the tutor crashed a worker once" if run["killed_after"] else ""
+    return passed(want, f"all done in {run['good_seconds']} s{crashed}", **evidence)
 
 
 # --- step 4: fix the worker, redrive the DLQ, lose nothing --------------------------------
 
 
-@scenario(timeout=60)
-def redrive_run(ctx: CheckContext) -> dict[str, Any]:
-    """Dead-letter three mobile-app orders, run redrive.py, then the (fixed) workers."""
-    url, dlq = ctx.require_queue_url("orders"), ctx.require_queue_url("orders-dlq")
+def _dead_letter(ctx: CheckContext, url: str, dlq: str, receives: int, count: int) -> int:
+    """Last night's broken worker, replayed fast: receive without deleting, visibility 0,
+    until SQS has moved `count` orders to the DLQ. The number there."""
     sqs = ctx.client("sqs")
-    ctx.drain(url)
-    ctx.drain(dlq)
-    (ctx.workspace / LEDGER).unlink(missing_ok=True)
-    receives = int((_redrive_policy(ctx) or {}).get("maxReceiveCount", 0))
-    if not receives:
-        raise ScenarioFailed(f"`{ctx.name('orders')}` has no redrive policy",
-                             fix="finish step 1 first")
-    run = uuid.uuid4().hex[:6]
-    orders = [f"o-{run}-app{i}" for i in range(3)]
-    ctx.runner.burst(url, 3, body=lambda i: json.dumps({"order": orders[i],
-                                                         "quantity": str(i + 1)}), threads=1)
-    # Last night's broken worker, replayed fast: receive without deleting, visibility 0,
-    # until SQS moves the three orders to the DLQ.
     for _ in range(10 * (receives + 2)):  # bounded; a receive may return fewer than asked
-        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-        if ctx.message_counts(dlq)[0] >= 3:
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                            WaitTimeSeconds=0)
+        if ctx.message_counts(dlq)[0] >= count:
             break
         time.sleep(0.05)
-    dead = ctx.message_counts(dlq)[0]
-    if dead < 3:
-        raise ScenarioFailed(f"only {dead} of 3 failed orders reached the DLQ while "
-                             "preparing the redrive", fix="check the redrive policy (step 1)")
+    return ctx.message_counts(dlq)[0]
+
+
+def _tasks(ctx: CheckContext) -> list[dict[str, Any]]:
+    return [{k: t.get(k) for k in ("Status", "ApproximateNumberOfMessagesMoved",
+                                   "ApproximateNumberOfMessagesToMove", "DestinationArn",
+                                   "FailureReason", "MaxNumberOfMessagesPerSecond")}
+            for t in ctx.move_tasks("orders-dlq")]
+
+
+@scenario(timeout=70)
+def redrive_run(ctx: CheckContext) -> dict[str, Any]:
+    """Dead-letter three mobile-app orders and one garbage order, run redrive.py, then the
+    (fixed) workers, with one more order from the web shop (quantity as a number)."""
+    url, dlq = ctx.require_queue_url("orders"), ctx.require_queue_url("orders-dlq")
+    _clear(ctx, url)
+    _clear(ctx, dlq)
+    (ctx.workspace / LEDGER).unlink(missing_ok=True)
+    receives, _ = _settings(ctx)
+    run = uuid.uuid4().hex[:6]
+    app = [f"o-{run}-app{i}" for i in range(3)]
+    garbage = f"o-{run}-garbage"
+    web = f"o-{run}-web"
+    bodies = [json.dumps({"order": o, "quantity": str(i + 1)}) for i, o in enumerate(app)]
+    bodies.append(json.dumps({"order": garbage, "quantity": "three"}))
+    ctx.runner.burst(url, len(bodies), body=lambda i: bodies[i], threads=1)
+    dead = _dead_letter(ctx, url, dlq, receives, len(bodies))
+    if dead < len(bodies):
+        raise ScenarioFailed(f"only {dead} of {len(bodies)} failed orders reached the DLQ "
+                             "while preparing the redrive",
+                             fix="check the redrive policy (step 1)")
     redrive = ctx.runner.run("redrive.py", timeout=30)
+    at_exit = {"dlq": ctx.message_counts(dlq), "tasks": _tasks(ctx)}
     ctx.runner.wait_until(lambda: ctx.message_counts(dlq) == (0, 0), timeout=5)
     after_redrive = ctx.message_counts(dlq)[0]
-    tasks = sqs.list_message_move_tasks(SourceArn=ctx.queue_arn("orders-dlq"),
-                                        MaxResults=5).get("Results", [])
-    for _ in range(WORKERS):
-        ctx.runner.start("worker.py")
+    tasks = _tasks(ctx)
+    ctx.runner.burst(url, 1, body=lambda i: json.dumps({"order": web, "quantity": 2}),
+                     threads=1)
+    started = time.monotonic()
+    workers = [ctx.runner.start("worker.py") for _ in range(WORKERS)]
+    # 5 orders, 2 workers, 2 s each: 3 rounds, and the start of the workers.
+    budget = ctx.budget(6 * _processing(ctx) + 10, f"5 orders of {_processing(ctx):g} s "
+                        f"for {WORKERS} workers")
 
     def settled() -> bool:
-        return all(_ledger(ctx)[o] for o in orders) and ctx.message_counts(url) == (0, 0)
+        # Every order was received (none visible) and no worker holds one: each order
+        # was processed, or failed and waits out its visibility timeout.
+        return ctx.message_counts(url)[0] == 0 and all(_idle(w) for w in workers)
 
-    ctx.runner.wait_until(settled, timeout=20, interval=0.5)
-    time.sleep(0.5)
+    ctx.runner.wait_until(settled, timeout=budget, interval=0.3)
+    seconds = time.monotonic() - started
     output = _tails(ctx)
     _stop_workers(ctx)
     ledger = _ledger(ctx)
-    return {"orders": {o: ledger[o] for o in orders}, "dlq_after_redrive": after_redrive,
-            "move_tasks": [{k: t.get(k) for k in ("Status", "ApproximateNumberOfMessagesMoved")}
-                           for t in tasks],
-            "source": ctx.message_counts(url), "dlq": ctx.message_counts(dlq),
-            "redrive_output": redrive.output(10), "output": output}
+    result = {"orders": {o: ledger[o] for o in app}, "web": ledger[web],
+              "garbage": ledger[garbage], "dlq_after_redrive": after_redrive,
+              "at_exit": at_exit, "move_tasks": tasks, "source": ctx.message_counts(url),
+              "dlq": ctx.message_counts(dlq), "seconds": round(seconds, 1),
+              "redrive_output": redrive.output(10), "output": output}
+    _clear(ctx, url)  # the garbage order, in flight, would come back in the next run
+    return result
 
 
 @check
 def dlq_redriven(ctx: CheckContext) -> Outcome:
     run = ctx.scenario("redrive_run")
-    want = f"redrive.py to move the 3 dead-lettered orders out of `{ctx.name('orders-dlq')}`"
-    moved = run["dlq_after_redrive"] == 0 and bool(run["move_tasks"])
-    found = (f"a move task {run['move_tasks'][0]['Status']}" if moved
-             else f"{run['dlq_after_redrive']} still in the DLQ; move tasks: "
-                  f"{run['move_tasks'] or 'none'}")
-    return expect(moved, want, found, move_tasks=run["move_tasks"],
-                  redrive_output=run["redrive_output"])
+    want = (f"redrive.py to move the 4 dead-lettered orders out of "
+            f"`{ctx.name('orders-dlq')}` back to `{ctx.name('orders')}` with a message move "
+            "task, and to wait until the task is done")
+    tasks, at_exit = run["move_tasks"], run["at_exit"]
+    evidence = {"move_tasks": tasks, "at_exit": at_exit,
+                "redrive_output": run["redrive_output"]}
+    if not tasks:
+        if run["dlq_after_redrive"] == 0:
+            found = ("the DLQ emptied but no message move task started during this run: "
+                     "redrive.py moved the messages itself instead of StartMessageMoveTask")
+        else:
+            found = (f"no message move task started during this run, and "
+                     f"{run['dlq_after_redrive']} orders still in the DLQ")
+        return failed(want, found, **evidence)
+    task = tasks[0]
+    destination = task.get("DestinationArn")
+    if destination and destination != ctx.queue_arn("orders"):
+        return failed(want, f"a move task to `{destination}`, not back to "
+                      f"`{ctx.name('orders')}`", **evidence)
+    first = at_exit["tasks"][0] if at_exit["tasks"] else {}
+    if first.get("Status") == "RUNNING":
+        return failed(want, f"redrive.py ended while its move task was still RUNNING "
+                      f"({first.get('ApproximateNumberOfMessagesMoved', 0)} of "
+                      f"{first.get('ApproximateNumberOfMessagesToMove', '?')} moved, "
+                      f"{at_exit['dlq'][0]} still in the DLQ): it must wait until "
+                      "ListMessageMoveTasks says the task is no longer RUNNING", **evidence)
+    if task.get("Status") == "FAILED":
+        return failed(want, f"the move task FAILED: {task.get('FailureReason') or 'no reason'}",
+                      **evidence)
+    if run["dlq_after_redrive"]:
+        return failed(want, f"{run['dlq_after_redrive']} orders still in the DLQ after the "
+                      f"move task ({task.get('Status')})", **evidence)
+    return passed(want, f"a move task {task.get('Status')}, "
+                  f"{task.get('ApproximateNumberOfMessagesMoved')} messages moved", **evidence)
 
 
 @check
 def fixed_worker(ctx: CheckContext) -> Outcome:
     run = ctx.scenario("redrive_run")
     orders: dict[str, int] = run["orders"]
-    want = "the 3 redriven mobile-app orders (quantity sent as a string) processed exactly once"
-    done = sum(1 for v in orders.values() if v == 1)
-    return partial(done / len(orders), want, f"{done} of {len(orders)} processed once",
-                   orders=orders, output="" if done == len(orders) else run["output"])
+    want = ("the 3 redriven mobile-app orders (quantity sent as a string) and the web-shop "
+            "order (quantity as a number) each processed exactly once")
+    done = sum(1 for v in orders.values() if v == 1) + (1 if run["web"] == 1 else 0)
+    total = len(orders) + 1
+    evidence = {"orders": orders, "web": run["web"], "move_tasks": run["move_tasks"]}
+    problems = []
+    strings = sum(1 for v in orders.values() if v == 0)
+    if strings and run["dlq_after_redrive"] == 0 and run["move_tasks"]:
+        problems.append(f"{strings} mobile-app order(s) failed again: handle() still rejects "
+                        "a quantity sent as a string of digits")
+    elif strings:
+        problems.append(f"{strings} mobile-app order(s) never processed (were they moved "
+                        "back to lab04-orders?)")
+    if run["web"] == 0:
+        problems.append("the web-shop order with `\"quantity\": 2` failed: handle() now "
+                        "rejects a quantity sent as a number")
+    again = sum(1 for v in orders.values() if v > 1) + (1 if run["web"] > 1 else 0)
+    if again:
+        problems.append(f"{again} processed more than once")
+    found = f"{done} of {total} processed once" + (": " + "; ".join(problems) if problems
+                                                   else "")
+    return partial(done / total, want, found, **evidence,
+                   output="" if done == total else run["output"])
+
+
+@check
+def garbage_fails(ctx: CheckContext) -> Outcome:
+    run = ctx.scenario("redrive_run")
+    want = ('the order with `"quantity": "three"` still rejected by handle() and left for '
+            "SQS to retry and dead-letter")
+    if run["garbage"]:
+        return failed(want, f"it processed {run['garbage']}x: handle() now accepts garbage "
+                      "as a quantity (what did it charge for \"three\"?)",
+                      output=run["output"])
+    waiting = sum(run["source"]) + sum(run["dlq"])
+    unprocessed_good = sum(1 for v in run["orders"].values() if v == 0) + (
+        1 if run["web"] == 0 else 0)
+    if waiting <= unprocessed_good:
+        return failed(want, "it neither processed nor in a queue: your worker deleted an "
+                      "order it could not process, so it is lost", source=run["source"],
+                      dlq=run["dlq"], output=run["output"])
+    return passed(want, "it rejected and kept in the queue", source=run["source"])
 
 
 @check
 def nothing_lost(ctx: CheckContext) -> Outcome:
     run = ctx.scenario("redrive_run")
-    orders: dict[str, int] = run["orders"]
+    orders: dict[str, int] = {**run["orders"], "web": run["web"], "garbage": run["garbage"]}
     processed = sum(1 for v in orders.values() if v)
-    waiting = run["source"][0] + run["source"][1] + run["dlq"][0] + run["dlq"][1]
+    waiting = sum(run["source"]) + sum(run["dlq"])
     want = "every order either processed or still waiting in a queue (none lost)"
     ok = processed + waiting >= len(orders)
     found = (f"{processed} processed, {waiting} waiting" if ok else
