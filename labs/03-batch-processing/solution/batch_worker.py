@@ -4,6 +4,8 @@ Run it with `python batch_worker.py` (Ctrl-C stops it). The checks run it on a b
 count its API calls and database transactions against one_at_a_time.py.
 """
 
+import sqlite3
+
 import boto3
 
 import db
@@ -26,9 +28,14 @@ def handle_batch(messages: list[dict]) -> None:
             print(f"skipping {message['MessageId']}: {exc}", flush=True)
     if not done:
         return
-    with conn:  # one transaction for the whole batch; OR IGNORE makes a redelivery harmless
-        conn.executemany("INSERT OR IGNORE INTO jobs (job_id, customer, amount_cents) "
-                         "VALUES (?, ?, ?)", rows)
+    try:
+        with conn:  # one transaction for the batch; OR IGNORE makes a redelivery harmless
+            conn.executemany("INSERT OR IGNORE INTO jobs (job_id, customer, amount_cents) "
+                             "VALUES (?, ?, ?)", rows)
+    except sqlite3.Error as exc:
+        # Rolled back: delete nothing, so the whole batch comes back and is written then.
+        print(f"write failed, the batch will come back: {exc}", flush=True)
+        return
     entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
     for _ in range(3):  # a bounded retry of the entries SQS reports as failed
         response = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
