@@ -31,8 +31,23 @@ def process(event: dict) -> None:
                               "seq": event["seq"], "t": time.time()}) + "\n")
 
 
+def already_processed() -> set[str]:
+    """Event ids in processed.jsonl: what an earlier run of this worker finished."""
+    done = set()
+    if LOG.exists():
+        for line in LOG.read_text().splitlines():
+            try:
+                done.add(json.loads(line)["event_id"])
+            except (ValueError, KeyError):
+                continue  # a line cut short by a crash
+    return done
+
+
 def main() -> None:
     url = sqs.get_queue_url(QueueName=f"{PREFIX}orders.fifo")["QueueUrl"]
+    # A crash between process() and delete_message() makes SQS deliver the event again
+    # (FIFO or not): remember what was processed, durably, and do not do it twice.
+    done = already_processed()
     while True:
         response = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
@@ -45,12 +60,15 @@ def main() -> None:
                 # would break the order's history. Leave it; it comes back with the group.
                 continue
             event = json.loads(message["Body"])
-            try:
-                process(event)
-            except PaymentDeclined as exc:
-                print(f"declined: {exc}; leaving it for a retry", flush=True)
-                failed_groups.add(group)
-                continue
+            if event["event_id"] not in done:
+                try:
+                    process(event)
+                except PaymentDeclined as exc:
+                    print(f"declined: {exc}; leaving it for a retry", flush=True)
+                    failed_groups.add(group)
+                    continue
+                done.add(event["event_id"])
+            # processed now, or before a crash that came before the delete: delete it
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 

@@ -1,0 +1,74 @@
+"""Fulfilment worker: consumes lab09-orders.fifo and processes each order event.
+
+Run by the lab until it is stopped. Every processed event is appended to
+processed.jsonl in the workspace, which the checks read.
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import boto3
+
+PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab09-")
+LOG = Path(os.environ.get("TUTOR_LAB_WORKSPACE", ".")) / "processed.jsonl"
+
+sqs = boto3.client("sqs")
+
+
+class PaymentDeclined(Exception):
+    pass
+
+
+def process(event: dict) -> None:
+    """The business work: 20 ms per event; a declined payment cannot be processed."""
+    time.sleep(0.02)
+    if event.get("poison"):
+        raise PaymentDeclined(event["event_id"])
+    with LOG.open("a") as log:
+        log.write(json.dumps({"event_id": event["event_id"], "order_id": event["order_id"],
+                              "seq": event["seq"], "t": time.time()}) + "\n")
+
+
+def already_processed() -> set[str]:
+    """Event ids in processed.jsonl: what an earlier run of this worker finished."""
+    done = set()
+    if LOG.exists():
+        for line in LOG.read_text().splitlines():
+            try:
+                done.add(json.loads(line)["event_id"])
+            except (ValueError, KeyError):
+                continue  # a line cut short by a crash
+    return done
+
+
+def main() -> None:
+    queue = boto3.resource("sqs").get_queue_by_name(QueueName=f"{PREFIX}orders.fifo")
+    done = already_processed()
+    while True:
+        blocked: set[str] = set()  # orders with a failed event in this batch
+        finished = []
+        for message in queue.receive_messages(MaxNumberOfMessages=10, WaitTimeSeconds=1):
+            event = json.loads(message.body)
+            if event["order_id"] in blocked:
+                continue
+            if event["event_id"] not in done:
+                try:
+                    process(event)
+                except PaymentDeclined as exc:
+                    print(f"declined: {exc}; its order waits", flush=True)
+                    blocked.add(event["order_id"])
+                    continue
+                done.add(event["event_id"])
+            finished.append(message)
+        if finished:
+            response = queue.delete_messages(Entries=[
+                {"Id": str(i), "ReceiptHandle": m.receipt_handle}
+                for i, m in enumerate(finished)])
+            for failure in response.get("Failed", []):
+                print(f"not deleted, will come back: {failure}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
