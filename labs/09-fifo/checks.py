@@ -214,7 +214,9 @@ def produce(ctx: CheckContext) -> dict[str, Any]:
     sends = sum(p.api_calls("sqs").get("SendMessage", 0) for p in programs)
     batches = sum(int(e.get("n", 0)) for p in programs for e in p.events("api")
                   if e.get("op") == "SendMessageBatch")
-    messages = _collect(ctx, url, timeout=12)
+    # This run's events only (a message left by something else is not the producer's).
+    messages = [m for m in _collect(ctx, url, timeout=12)
+                if str(m["event_id"]).startswith(run + "-")]
     return {"run": run, "sends": sends + batches, "crashed": crashed,
             "messages": messages, "output": programs[-1].output(5)}
 
