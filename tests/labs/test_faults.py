@@ -276,3 +276,29 @@ def test_an_autocommit_write_is_a_commit_the_plan_can_fail(runner: ScenarioRunne
     program = runner.run("autocommit.py", timeout=20)
     assert program.output().splitlines()[-1] == "['ok', 'failed', 'ok'] [0, 2]"
     assert program.commits() == 2
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(90)
+def test_idle_workers_are_told_apart_and_their_polls_outlived(localstack: Endpoint,
+                                                              runner: ScenarioRunner) -> None:
+    from tutor.engine.labs.checks import CheckContext
+    from tutor.engine.labs.clock import LabClock
+
+    name, url = _queue(localstack, visibility=60)
+    _send(localstack, url, ["x", "y"])
+    program = runner.start("consumer.py", name)
+    assert runner.quiet([program], most=20)  # both handled, now polling an empty queue
+    assert program.output().count("deleted") == 2
+    assert program.poll_ends() > 0
+    runner.stop_and_outlive_polls([program])
+    assert time.time() >= program.poll_ends() - 0.01
+    # A message taken by someone else and still in flight: clear() removes it too.
+    sqs = client("sqs", localstack)
+    _send(localstack, url, ["z"])
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages")
+    ctx = CheckContext("95-faults", PREFIX, localstack, Path("."), LabClock({}), runner)
+    ctx.clear(url)
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == attrs[
+        "ApproximateNumberOfMessagesNotVisible"] == "0"

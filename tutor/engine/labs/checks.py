@@ -295,6 +295,16 @@ class CheckContext:
         return [t for t in tasks
                 if float(t.get("StartedTimestamp", 0)) / 1000.0 >= since - 1.0]
 
+    def clear(self, url: str) -> None:
+        """Empty a queue, messages in flight included (a failed message of an earlier run
+        would come back in the middle of this one): purge, then drain what is left."""
+        sqs = self.client("sqs")
+        try:
+            sqs.purge_queue(QueueUrl=url)
+        except sqs.exceptions.PurgeQueueInProgress:  # one purge a minute: drain instead
+            pass
+        self.drain(url)
+
     def drain(self, url: str, max_batches: int = 300) -> int:
         """Delete whatever a queue holds (bounded), so a scenario starts from a known state."""
         sqs = self.client("sqs")

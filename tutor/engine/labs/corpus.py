@@ -215,7 +215,7 @@ def _run(lab: Lab, case: Case, endpoint: Endpoint, workspace: Path) -> None:
     runner = ScenarioRunner(lab.id, lab.prefix, endpoint, workspace)
     try:
         for command in commands:
-            if (workspace / command).is_file():
+            if _is_script(workspace, command):
                 program = runner.run(command, timeout=max(step.solution.timeout, 60.0),
                                      check=False)
                 if program.returncode != 0:
@@ -233,6 +233,16 @@ def _run(lab: Lab, case: Case, endpoint: Endpoint, workspace: Path) -> None:
                                 f"{done.returncode}: {(done.stderr or done.stdout)[-800:]}")
     finally:
         runner.close()
+
+
+def _is_script(workspace: Path, command: str) -> bool:
+    """A workspace program (`infra.py`), rather than a shell command line."""
+    if "\n" in command or " " in command.strip():
+        return False
+    try:
+        return (workspace / command).is_file()
+    except (OSError, ValueError):  # a name longer than the filesystem allows, a NUL
+        return False
 
 
 def _verdict(case: Case, report: StepReport) -> tuple[bool, str]:

@@ -38,6 +38,9 @@ _OOM_WORDS = ("MemoryError", "out of memory", "Cannot allocate memory",
               "allocation failed", "std::bad_alloc")
 
 
+LONGEST_POLL = 20.0  # SQS's maximum WaitTimeSeconds
+
+
 def human_bytes(count: float) -> str:
     """`65536` -> `64 KiB`, `1073741824` -> `1 GiB`."""
     for unit in ("bytes", "KiB", "MiB", "GiB"):
@@ -241,6 +244,25 @@ class Program:
                     found.append(event)
         return found
 
+    def idle(self) -> bool:
+        """Not holding a message: not running, or its latest API call was a receive that
+        returned nothing (the hook records a call when it ends)."""
+        if not self.alive:
+            return True
+        calls = self.events("api")
+        return bool(calls) and calls[-1].get("op") == "ReceiveMessage" and \
+            not calls[-1].get("n")
+
+    def poll_ends(self, queue_default: float = 0.0) -> float:
+        """When its pending long poll (if any) ends on the server, as wall-clock time: the
+        end of its last recorded call plus the wait it asked for (or the queue default)."""
+        calls = self.events("api")
+        if not calls:
+            return 0.0
+        receives = [e for e in calls if e.get("op") == "ReceiveMessage"]
+        wait = float(receives[-1].get("wait", queue_default)) if receives else queue_default
+        return float(calls[-1]["t"]) + min(wait, LONGEST_POLL) + 0.3
+
     def faults(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The injected faults that fired in this program (see faults.py)."""
         return fired(self.events(), kind)
@@ -419,6 +441,25 @@ class ScenarioRunner:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+    def quiet(self, programs: list[Program], most: float) -> bool:
+        """Wait (at most `most` s) until none of `programs` holds a message."""
+        return self.wait_until(lambda: all(p.idle() for p in programs), timeout=most,
+                               interval=0.2)
+
+    def stop_and_outlive_polls(self, programs: list[Program],
+                               queue_default: float = 0.0) -> None:
+        """Stop programs, then wait until their pending long polls are over on the server.
+
+        A ReceiveMessage that was waiting when its program died still completes: a message
+        arriving within the wait would be handed to the dead program and stay invisible
+        for a whole visibility timeout. `queue_default`: the queue's
+        ReceiveMessageWaitTimeSeconds, for receives that did not state a wait.
+        """
+        for program in programs:
+            program.stop()
+        until = max((p.poll_ends(queue_default) for p in programs), default=0.0)
+        time.sleep(max(0.0, min(until - time.time(), LONGEST_POLL + 1)))
 
     def wait_until(self, condition: Callable[[], bool], timeout: float,
                    interval: float = 0.25) -> bool:

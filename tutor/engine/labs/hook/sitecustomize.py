@@ -227,7 +227,7 @@ def _patch_botocore():
         if _copy_handles and operation_name == "DeleteMessageBatch":
             response = _forgive_copies(api_params, response)
         if operation_name == "ReceiveMessage":
-            response = _duplicates(response)
+            response = _duplicates(response, int(api_params.get("MaxNumberOfMessages", 1)))
         event = {"kind": "api", "service": service, "op": operation_name}
         if operation_name == "ReceiveMessage":
             event["n"] = len(response.get("Messages", []) or [])
@@ -247,14 +247,17 @@ def _patch_botocore():
     botocore.client.BaseClient._make_api_call = counted
 
 
-def _duplicates(response):
-    """Deliver chosen messages a second time, in the next receive (SQS is at-least-once)."""
-    messages = list(response.get("Messages", []) or [])
+def _duplicates(response, wanted):
+    """Deliver chosen messages a second time, in a later receive that has room for them
+    (SQS standard queues deliver at least once; a receive never returns more than its
+    MaxNumberOfMessages)."""
     if not _plan_path:
         return response
+    messages = list(response.get("Messages", []) or [])
+    room = max(0, wanted - len(messages))
     extra = []
-    if _copies:
-        extra, _copies[:] = list(_copies), []
+    if _copies and room:
+        extra, _copies[:] = _copies[:room], _copies[room:]
     for fault in _faults():
         if fault.get("kind") != "duplicate":
             continue
