@@ -1,7 +1,8 @@
 """The login writer: moves login events from lab02-logins into the logins database.
 
 Run it with `python writer.py` (Ctrl-C stops it). The checks start it, send a burst, and
-measure the rows it writes per second and the database connections it holds open.
+measure the rows it writes per second and the database connections it holds open. They
+also crash it at the worst moments and make a write fail, then start it again.
 """
 
 import threading
@@ -29,7 +30,9 @@ def work() -> None:
             conn.execute(db.INSERT, db.row(message["Body"]))
             conn.commit()
             conn.close()
-            # TODO (step 2): delete only after the row is committed, in batches.
+            # TODO (step 2): delete only after the row is committed, in batches. SQS
+            # delivers at least once, and a crash between the commit and the delete
+            # delivers the message again: a second delivery must not add a second row.
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
