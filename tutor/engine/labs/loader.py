@@ -235,7 +235,7 @@ def _content_problems(lab: Lab) -> list[str]:
     for runtime in spec.requires:
         if runtime not in RUNTIMES:
             problems.append(f"{file}: field `requires`: unknown runtime `{runtime}` — "
-                            f"{did_you_mean(runtime, RUNTIMES) or 'use python or node'}")
+                            f"{did_you_mean(runtime, RUNTIMES) or 'use python, node or kinesis'}")
     for role, rel in spec.programs.items():
         if _bad_path(rel):
             problems.append(f"{file}: field `programs.{role}`: `{rel:.60}` {_bad_path(rel)}")
@@ -262,8 +262,9 @@ def _content_problems(lab: Lab) -> list[str]:
                                 f"{did_you_mean(tag, EXAM_TAGS) or 'see EXAM_TAGS'}")
         for runtime in step.requires:
             if runtime not in RUNTIMES:
+                fix = did_you_mean(runtime, RUNTIMES) or "use python, node or kinesis"
                 problems.append(f"{where}, field `requires`: unknown runtime `{runtime}` — "
-                                f"{did_you_mean(runtime, RUNTIMES) or 'use python or node'}")
+                                f"{fix}")
         for rel in step.solution.files:
             if _bad_path(rel):
                 problems.append(f"{where}, field `solution.files`: `{rel:.60}` "

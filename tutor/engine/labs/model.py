@@ -33,7 +33,7 @@ except ImportError:  # a checkout without the quiz engine: the same words, kept 
     EXAM_DOMAINS = ("saa-secure", "saa-resilient", "saa-performance", "saa-cost",
                     "dva-development", "dva-security", "dva-deployment",
                     "dva-troubleshooting")
-RUNTIMES = ("python", "node")
+RUNTIMES = ("python", "node", "kinesis")  # kinesis: the LocalStack must run Kinesis
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LAB_ID = re.compile(r"^(\d\d)-[a-z0-9][a-z0-9-]*$")

@@ -61,7 +61,8 @@ class Namespace:
                 "esm": self._mappings, "lambda": self._functions, "events": self._rules,
                 "cloudwatch": self._alarms, "logs": self._log_groups,
                 "stepfunctions": self._state_machines, "iam": self._roles,
-                "iam-policy": self._policies, "iam-user": self._users}
+                "iam-policy": self._policies, "iam-user": self._users,
+                "kinesis": self._streams}
 
     def _queues(self) -> list[str]:
         sqs = self._client("sqs")
@@ -155,6 +156,23 @@ class Namespace:
                 break
         return names
 
+    def _streams(self) -> list[str]:
+        """Kinesis streams named with the prefix (none when this LocalStack has no
+        Kinesis: a refused listing is not a leftover)."""
+        from tutor.cloud.health import probe
+
+        if probe(self.endpoint.url, timeout=3.0).services.get("kinesis") not in (
+                "available", "running"):
+            return []
+        kinesis = self._client("kinesis")
+        names: list[str] = []
+        for page in _pages(kinesis.list_streams, "ExclusiveStartStreamName",
+                           "_no_token_", Limit=100):
+            names.extend(n for n in page.get("StreamNames", []) if self._mine(n))
+            if not page.get("HasMoreStreams"):
+                break
+        return names
+
     def _policies(self) -> list[str]:
         """Customer-managed policies named with the prefix (ARNs)."""
         iam = self._client("iam")
@@ -181,8 +199,8 @@ class Namespace:
     def delete(self) -> dict[str, list[str]]:
         """Delete every prefixed resource; returns what was deleted, per service."""
         found = self.resources()
-        order = ("esm", "lambda", "events", "stepfunctions", "sns", "sqs", "s3", "cloudwatch",
-                 "logs", "iam", "iam-user", "iam-policy")  # consumers before what they consume
+        order = ("esm", "lambda", "events", "stepfunctions", "sns", "sqs", "kinesis", "s3",
+                 "cloudwatch", "logs", "iam", "iam-user", "iam-policy")  # consumers first
         deleted: dict[str, list[str]] = {}
         for service in order:
             for name in found.get(service, []):
@@ -263,6 +281,15 @@ class Namespace:
         for policy in iam.list_role_policies(RoleName=role).get("PolicyNames", []):
             iam.delete_role_policy(RoleName=role, PolicyName=policy)
         iam.delete_role(RoleName=role)
+
+    def _delete_kinesis(self, stream: str) -> None:
+        kinesis = self._client("kinesis")
+        for consumer in kinesis.list_stream_consumers(
+                StreamARN=kinesis.describe_stream_summary(StreamName=stream)[
+                    "StreamDescriptionSummary"]["StreamARN"]).get("Consumers", []):
+            with contextlib.suppress(Exception):
+                kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
+        kinesis.delete_stream(StreamName=stream, EnforceConsumerDeletion=True)
 
     def _delete_iam_user(self, user: str) -> None:
         iam = self._client("iam")

@@ -237,18 +237,36 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _missing_runtime(lab: Lab, step: Step) -> str:
+def _missing_runtime(lab: Lab, step: Step, endpoint: Endpoint) -> str:
     for runtime in step.requires:
         if runtime == "node" and node_binary() is None:
             return "Node.js is not installed on this machine (install Node.js 18+ to do it)"
+        if runtime == "kinesis":
+            why = kinesis_missing(endpoint)
+            if why:
+                return why
     return ""
+
+
+def kinesis_missing(endpoint: Endpoint) -> str:
+    """Why this LocalStack cannot run the Kinesis steps ("" when it can)."""
+    from tutor.cloud.embedded import kinesis_ready
+    from tutor.cloud.health import probe
+
+    state = probe(endpoint.url, timeout=3.0).services.get("kinesis", "absent")
+    if state in ("available", "running"):
+        return ""
+    local = kinesis_ready()
+    return (f"this LocalStack does not run Kinesis ({local or 'not in its SERVICES'}): "
+            "the tutor's embedded LocalStack runs it once `make install` installed "
+            "kinesis-mock (it needs Node.js)")
 
 
 def _run_step(lab: Lab, step: Step, ctx: CheckContext,
               failures: dict[str, Exception]) -> StepReport:
     start = time.monotonic()
     report = StepReport(step.id, step.title, "failed", 0.0, step.max_score)
-    why = _missing_runtime(lab, step)
+    why = _missing_runtime(lab, step, ctx.endpoint)
     if why:
         report.status, report.note, report.score = "skipped", why, step.max_score
         report.checks = [CheckResult(r.id, r.title or r.id, r.weight, r.weight, True,
