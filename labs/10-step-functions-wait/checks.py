@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from tutor.engine.labs import faults
 from tutor.engine.labs.checks import (
     CheckContext,
     Outcome,
@@ -19,6 +23,7 @@ from tutor.engine.labs.checks import (
     passed,
     scenario,
 )
+from tutor.engine.policy import PolicyError, Principal, Request, audit
 
 MACHINE = "fulfilment"
 ROLE = "sfn-role"
@@ -112,65 +117,111 @@ def queues_exist(ctx: CheckContext) -> Outcome:
     names = [ctx.name("tasks"), ctx.name("rejections")]
     present = [n for n in names if ctx.queue_url(n) is not None]
     missing = [n for n in names if n not in present]
-    if not missing:
-        return passed("both queues", ", ".join(f"`{n}`" for n in present), queues=present)
-    return partial(len(present) / len(names), "the queues " + " and ".join(
-        f"`{n}`" for n in names), f"{', '.join(missing)} missing", present=present)
+    want = ctx.clock.seconds("visibility_timeout")
+    expected = (f"the queues `{names[0]}` (VisibilityTimeout {want:g} s) and "
+                f"`{names[1]}`")
+    if missing:
+        return partial(len(present) / len(names) * 0.7, expected,
+                       f"{', '.join(missing)} missing", present=present)
+    visibility = int((ctx.queue_attributes("tasks") or {}).get("VisibilityTimeout", 30))
+    if visibility == want:
+        return passed(expected, "both, and the tasks queue's VisibilityTimeout is "
+                      f"{visibility} s", visibility_timeout=visibility,
+                      clock=ctx.clock.explain("visibility_timeout"))
+    why = ("a crashed worker's task would come back only after the workflow gave up on it "
+           f"(HeartbeatSeconds {ctx.clock.seconds('heartbeat'):g} s)"
+           if visibility >= ctx.clock.seconds("heartbeat") else
+           f"a task would come back to a second worker before the first finished one "
+           f"packing step ({ctx.clock.seconds('packing_step'):g} s)")
+    return partial(0.7, expected, f"VisibilityTimeout {visibility} s on `{names[0]}`: {why}",
+                   visibility_timeout=visibility)
 
 
-def _policy_documents(iam: Any, role: str) -> list[dict[str, Any]]:
-    docs: list[Any] = []
-    for name in iam.list_role_policies(RoleName=role).get("PolicyNames", []):
-        docs.append(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
-    for attached in iam.list_attached_role_policies(RoleName=role).get("AttachedPolicies", []):
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        version = iam.get_policy_version(PolicyArn=attached["PolicyArn"],
-                                         VersionId=policy["DefaultVersionId"])
-        docs.append(version["PolicyVersion"]["Document"])
-    return [json.loads(d) if isinstance(d, str) else d for d in docs]
+SFN = "states.amazonaws.com"
+OTHER_ACCOUNT = "111122223333"
+# Services that must not be able to assume the workflow's role (a sample of the usual ones).
+OTHER_SERVICES = ("lambda.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com",
+                  "events.amazonaws.com")
+# What the workflow's role must not do: other queue actions, other services.
+OTHER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue",
+                 "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:ChangeMessageVisibility")
+OTHER_SERVICE_ACTIONS = ("sns:Publish", "states:StartExecution", "s3:GetObject",
+                         "lambda:InvokeFunction", "iam:PassRole", "dynamodb:PutItem")
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _allows_send(doc: dict[str, Any], queue_arn: str) -> bool:
-    for statement in _as_list(doc.get("Statement", [])):
-        if statement.get("Effect") != "Allow":
-            continue
-        actions = [str(a).lower() for a in _as_list(statement.get("Action", []))]
-        if not any(a in ("sqs:sendmessage", "sqs:*", "*") for a in actions):
-            continue
-        for resource in _as_list(statement.get("Resource", [])):
-            pattern = str(resource)
-            if pattern == queue_arn or pattern == "*" or (
-                    pattern.endswith("*") and queue_arn.startswith(pattern[:-1])):
-                return True
-    return False
+def _role_requests(ctx: CheckContext, role_arn: str
+                   ) -> tuple[list[Request], list[Request], list[Request], list[Request]]:
+    """(trust must allow, trust must deny, permissions must allow, permissions must deny)."""
+    account, region = ctx.endpoint.account, ctx.endpoint.region
+    machine = f"arn:aws:states:{region}:{account}:stateMachine:{ctx.name(MACHINE)}"
+    mine = {"aws:SourceAccount": account, "aws:SourceArn": machine}
+    trust_allow = [Request("sts:AssumeRole", role_arn, Principal.service(SFN), mine,
+                           label=f"{SFN} to assume it for `{ctx.name(MACHINE)}`")]
+    trust_deny = [Request("sts:AssumeRole", role_arn, Principal.service(service),
+                          {"aws:SourceAccount": account}, label=f"{service} to assume it")
+                  for service in OTHER_SERVICES]
+    trust_deny += [
+        Request("sts:AssumeRole", role_arn, Principal.account(account), {},
+                label=f"any IAM user or role of your account ({account}) to assume it"),
+        Request("sts:AssumeRole", role_arn, Principal.account(OTHER_ACCOUNT), {},
+                label=f"another AWS account ({OTHER_ACCOUNT}) to assume it"),
+        Request("sts:AssumeRole", role_arn, Principal.anonymous(), {},
+                label="anyone, anonymously, to assume it"),
+    ]
+    tasks, rejections = ctx.queue_arn("tasks"), ctx.queue_arn("rejections")
+    send_allow = [Request("sqs:SendMessage", q,
+                          label=f"sqs:SendMessage on `{q.rsplit(':', 1)[-1]}`")
+                  for q in (tasks, rejections)]
+    other_queue = f"arn:aws:sqs:{region}:{account}:{ctx.name('other')}"
+    foreign = f"arn:aws:sqs:{region}:{OTHER_ACCOUNT}:{ctx.name('tasks')}"
+    send_deny = [Request(action, tasks, label=f"{action} on `{ctx.name('tasks')}` (only "
+                         "SendMessage was asked for)") for action in OTHER_ACTIONS]
+    send_deny += [
+        Request("sqs:SendMessage", other_queue,
+                label=f"sqs:SendMessage on another queue of your account (`{ctx.name('other')}`)"),
+        Request("sqs:SendMessage", foreign,
+                label=f"sqs:SendMessage on a queue with the same name in another account "
+                      f"({OTHER_ACCOUNT})"),
+    ]
+    send_deny += [Request(action, "*", label=f"{action} (another service)")
+                  for action in OTHER_SERVICE_ACTIONS]
+    return trust_allow, trust_deny, send_allow, send_deny
 
 
 @check
 def workflow_role(ctx: CheckContext) -> Outcome:
     iam = ctx.client("iam")
     role = ctx.name(ROLE)
+    expected = (f"the role `{role}` trusted by `{SFN}` only, allowed `sqs:SendMessage` on "
+                f"`{ctx.name('tasks')}` and `{ctx.name('rejections')}` and nothing else")
     try:
-        found = iam.get_role(RoleName=role)["Role"]
-    except iam.exceptions.NoSuchEntityException:
-        return failed(f"an IAM role `{role}` for the workflow", "none")
-    trust = found.get("AssumeRolePolicyDocument", {})
-    trust = json.loads(trust) if isinstance(trust, str) else trust
-    principals = [str(p) for s in _as_list(trust.get("Statement", []))
-                  for p in _as_list((s.get("Principal") or {}).get("Service", []))]
-    trusted = "states.amazonaws.com" in principals
-    docs = _policy_documents(iam, role)
-    queues = [ctx.queue_arn("tasks"), ctx.queue_arn("rejections")]
-    allowed = [q for q in queues if any(_allows_send(d, q) for d in docs)]
-    score = 0.5 * trusted + 0.25 * len(allowed)
-    expected = (f"the role `{role}` trusted by `states.amazonaws.com` and allowed "
-                "`sqs:SendMessage` on both queues")
-    found_text = (f"a role trusted by {principals or 'no service'}, SendMessage allowed on "
-                  f"{[a.rsplit(':', 1)[-1] for a in allowed] or 'no queue'}")
-    return partial(score, expected, found_text, trust=trust, policies=docs)
+        found = ctx.role_policies(ROLE)
+    except PolicyError as exc:
+        return failed(expected, f"a policy IAM cannot read: {exc}")
+    if found is None:
+        return failed(expected, "no such role")
+    trust, permissions = found
+    role_arn = str(iam.get_role(RoleName=role)["Role"]["Arn"])
+    trust_allow, trust_deny, send_allow, send_deny = _role_requests(ctx, role_arn)
+    trusted = audit([trust], trust_allow, trust_deny)
+    allowed = audit(permissions, send_allow, send_deny)
+    said = []
+    if not trusted.ok:
+        said.append(f"trust policy: {trusted.summary()}")
+    if not permissions:
+        said.append("no permission policy (inline or attached) on the role")
+    elif not allowed.ok:
+        said.append(f"permissions ({', '.join(p.source for p in permissions)}): "
+                    f"{allowed.summary()}")
+    evidence = {"trust": trusted.to_evidence(), "permissions": allowed.to_evidence(),
+                "policies": [p.source for p in permissions]}
+    if trusted.ok and allowed.ok:
+        return passed(expected, "exactly that ("
+                      + ", ".join(p.source for p in permissions) + ")", **evidence)
+    rights = 0.0 if not permissions else \
+        0.5 * (not allowed.missing) + 0.5 * (not allowed.excess)
+    return partial(min(0.9, 0.4 * trusted.ok + 0.6 * rights), expected, "; ".join(said),
+                   **evidence)
 
 
 # --- step 2: the state machine definition ----------------------------------------------
@@ -182,8 +233,12 @@ def machine_role(ctx: CheckContext) -> Outcome:
     if definition is None:
         return _no_machine(ctx)
     role_arn = str(info.get("roleArn", ""))
-    return expect(role_arn.endswith(f":role/{ctx.name(ROLE)}"),
-                  f"the state machine to run as the role `{ctx.name(ROLE)}`",
+    iam = ctx.client("iam")
+    try:
+        want = str(iam.get_role(RoleName=ctx.name(ROLE))["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        want = f"arn:aws:iam::{ctx.endpoint.account}:role/{ctx.name(ROLE)}"
+    return expect(role_arn == want, f"the state machine to run as the role `{want}`",
                   f"roleArn `{role_arn}`", role_arn=role_arn)
 
 
@@ -203,18 +258,75 @@ def waits_for_token(ctx: CheckContext) -> Outcome:
                    state=state)
 
 
+@scenario(timeout=30)
+def token_message(ctx: CheckContext) -> dict[str, Any]:
+    """Start one execution and read the message its task sends: what a worker gets."""
+    arn = _require_machine(ctx)
+    _drain(ctx, "tasks", 2)
+    run = f"t{uuid.uuid4().hex[:6]}"
+    order = _order(run, "probe")
+    executions = _start(ctx, arn, [order])
+    sqs, sfn = ctx.client("sqs"), ctx.client("stepfunctions")
+    url = ctx.require_queue_url("tasks")
+    raw: str | None = None
+    deadline = time.monotonic() + 8
+    while raw is None and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if run in message["Body"]:
+                raw = message["Body"]
+    body: Any = None
+    if raw is not None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+    token = body.get("taskToken") if isinstance(body, dict) else None
+    accepted: str = "no token"
+    if isinstance(token, str) and token:
+        try:  # the token is real if Step Functions accepts an answer for it
+            sfn.send_task_failure(taskToken=token, error="Lab.TokenProbe",
+                                  cause="the tutor only read the task message")
+            accepted = "accepted"
+        except ClientError as exc:
+            accepted = str(exc.response.get("Error", {}).get("Code", "refused"))
+    status = _describe(ctx, executions)[order["order_id"]]
+    if status["status"] == "RUNNING":
+        sfn.stop_execution(executionArn=status["arn"], error="Lab.ScenarioEnded",
+                           cause="the tutor only read the task message")
+    return {"raw": (raw or "")[:600], "body_is_object": isinstance(body, dict),
+            "keys": sorted(body) if isinstance(body, dict) else [],
+            "token": token if isinstance(token, str) else None, "accepted": accepted,
+            "order_ok": isinstance(body, dict) and body.get("order") == order,
+            "status": status["status"]}
+
+
 @check
 def token_in_message(ctx: CheckContext) -> Outcome:
-    found = _token_state(ctx)
-    if isinstance(found, Outcome):
-        return found
-    name, state, _ = found
-    params = state.get("Parameters") or {}
-    body = params.get("MessageBody", params.get("MessageBody.$"))
-    carries = any("$$.Task.Token" in text for text in _strings(body))
-    return expect(carries, f"the MessageBody of `{name}` to carry the task token "
-                  "(a field whose value is `$$.Task.Token`, its key ending in `.$`)",
-                  f"MessageBody {json.dumps(body)}", message_body=body)
+    result = ctx.scenario("token_message")
+    expected = ("the task message to be the JSON object {\"order\": <the input>, "
+                "\"taskToken\": <the task's token>}, the token one Step Functions accepts")
+    if not result["raw"]:
+        return failed(expected, "no message reached the queue within 8 s of the start "
+                      f"(the execution is {result['status']})", **result)
+    if not result["body_is_object"]:
+        return failed(expected, f"a body that is not a JSON object: {result['raw'][:200]}",
+                      **result)
+    token = result["token"]
+    if token is None:
+        return failed(expected, f"no `taskToken` field (keys {result['keys']})", **result)
+    if token.startswith("$"):
+        return failed(expected, f"`taskToken` holds the text `{token}`, not the token: a "
+                      "key whose value is a path must end in `.$` "
+                      "(`\"taskToken.$\": \"$$.Task.Token\"`)", **result)
+    if result["accepted"] != "accepted":
+        return failed(expected, f"a `taskToken` that Step Functions refused "
+                      f"({result['accepted']})", **result)
+    if not result["order_ok"]:
+        return partial(0.6, expected, "the token, but `order` is not the execution's input "
+                       f"(keys {result['keys']})", **result)
+    return passed(expected, "exactly that", **result)
 
 
 @check
@@ -226,15 +338,46 @@ def bounded_wait(ctx: CheckContext) -> Outcome:
     limit = ctx.clock.seconds("task_timeout")
     beat = ctx.clock.seconds("heartbeat")
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
-    timeout_ok = isinstance(timeout, int | float) and 0 < timeout <= limit
-    beat_ok = isinstance(heartbeat, int | float) and 2 <= heartbeat <= beat and (
-        not timeout_ok or heartbeat < timeout)
+    timeout_ok = isinstance(timeout, int | float) and timeout == limit
+    beat_ok = isinstance(heartbeat, int | float) and heartbeat == beat
+    said = [f"TimeoutSeconds {timeout}, HeartbeatSeconds {heartbeat}"]
+    if timeout is None:
+        said.append("without TimeoutSeconds the task waits as long as the execution may "
+                    "live (a year)")
+    if heartbeat is None:
+        said.append("without HeartbeatSeconds a dead worker is noticed only at the timeout")
+    elif isinstance(heartbeat, int | float) and heartbeat < beat:
+        said.append(f"a {heartbeat:g} s heartbeat leaves a crashed worker's task no time "
+                    f"to come back (visibility timeout "
+                    f"{ctx.clock.seconds('visibility_timeout'):g} s) and be answered")
     return partial(0.5 * timeout_ok + 0.5 * beat_ok,
-                   f"`{name}` to have TimeoutSeconds <= {limit:g} and HeartbeatSeconds "
-                   f"between 2 and {beat:g} ({ctx.clock.explain('task_timeout')}; "
-                   f"{ctx.clock.explain('heartbeat')})",
-                   f"TimeoutSeconds {timeout}, HeartbeatSeconds {heartbeat}",
+                   f"`{name}` to have TimeoutSeconds {limit:g} and HeartbeatSeconds {beat:g} "
+                   f"({ctx.clock.explain('task_timeout')}; {ctx.clock.explain('heartbeat')})",
+                   ": ".join(said[:1]) + ("; " + "; ".join(said[1:]) if said[1:] else ""),
                    timeout_seconds=timeout, heartbeat_seconds=heartbeat)
+
+
+# Errors a worker or Step Functions can raise at PackOrder, to see what each meets.
+TIMEOUT = "States.Timeout"
+
+
+def _first_match(rules: list[Any], error: str) -> tuple[int, dict[str, Any]] | None:
+    """The retrier or catcher Step Functions applies to `error`: the first, in order, whose
+    ErrorEquals names it (States.ALL: every error; States.TaskFailed: every error but a
+    timeout; States.HeartbeatTimeout: a missed heartbeat, a kind of States.Timeout)."""
+    for index, rule in enumerate(rules, start=1):
+        if not isinstance(rule, dict):
+            continue
+        names = [str(e) for e in rule.get("ErrorEquals") or []]
+        if error in names or "States.ALL" in names \
+                or ("States.TaskFailed" in names and error != TIMEOUT) \
+                or (error == TIMEOUT and "States.HeartbeatTimeout" in names):
+            return index, rule
+    return None
+
+
+def _rule_name(kind: str, index: int, rule: dict[str, Any]) -> str:
+    return f"{kind} {index} (ErrorEquals {json.dumps(rule.get('ErrorEquals'))})"
 
 
 @check
@@ -244,25 +387,45 @@ def retry_busy(ctx: CheckContext) -> Outcome:
         return found
     name, state, _ = found
     retriers = state.get("Retry") or []
-    for retrier in retriers:
-        errors = retrier.get("ErrorEquals", [])
-        if "Warehouse.Busy" in errors:
-            attempts = int(retrier.get("MaxAttempts", 3))
-            if attempts < 2:
-                # LocalStack 4.14 reuses the token on a retry and hands the retried attempt
-                # the previous attempt's answer (README, "LocalStack differences").
-                return partial(0.5, f"`{name}` to retry `Warehouse.Busy` with MaxAttempts "
-                               ">= 2 (LocalStack needs two retries, see the README)",
-                               f"MaxAttempts {attempts}", retry=retriers)
-            if "Order.Invalid" in errors or "States.ALL" in errors:
-                return partial(0.5, f"`{name}` to retry `Warehouse.Busy` only",
-                               f"a retrier for {errors}: a permanent error would be "
-                               "retried too", retry=retriers)
-            return passed(f"`{name}` to retry `Warehouse.Busy`",
-                          f"a retrier for {errors} (MaxAttempts "
-                          f"{retrier.get('MaxAttempts', 3)})", retry=retriers)
-    return failed(f"`{name}` to have a Retry for the error `Warehouse.Busy`",
-                  f"Retry {json.dumps(retriers) if retriers else 'none'}", retry=retriers)
+    expected = (f"`{name}` to retry `Warehouse.Busy` (IntervalSeconds 1, BackoffRate 2, "
+                "MaxAttempts 2 or 3) and nothing else")
+    wrong: list[str] = []
+    busy = _first_match(retriers, "Warehouse.Busy")
+    if busy is None or int(busy[1].get("MaxAttempts", 3)) < 1:
+        wrong.append("nothing retries `Warehouse.Busy`" if busy is None else
+                     f"{_rule_name('retrier', *busy)} has MaxAttempts 0: it never retries")
+    else:
+        index, rule = busy
+        attempts = int(rule.get("MaxAttempts", 3))
+        interval = rule.get("IntervalSeconds", 1)
+        backoff = rule.get("BackoffRate", 2)
+        if attempts < 2:
+            # LocalStack 4.14 reuses the token on a retry and hands the retried attempt the
+            # previous attempt's answer (README, "LocalStack differences").
+            wrong.append(f"MaxAttempts {attempts} (LocalStack needs two retries, see the "
+                         "README)")
+        elif attempts > 3:
+            wrong.append(f"MaxAttempts {attempts}, where the step asks for 3 (2 passes too)")
+        if interval != 1 or backoff != 2:
+            wrong.append(f"IntervalSeconds {interval} and BackoffRate {backoff}, where the "
+                         "step asks for 1 and 2")
+    also: dict[int, list[str]] = {}
+    for error, why in (("Order.Invalid", "a permanent error, it can never succeed"),
+                       (TIMEOUT, "a lost task: retrying it resends the order"),
+                       ("Worker.Crashed", "or any other error: a retrier names what it "
+                                          "retries")):
+        hit = _first_match(retriers, error)
+        if hit is not None and int(hit[1].get("MaxAttempts", 3)) > 0:
+            also.setdefault(hit[0], []).append(f"`{error}` ({why})")
+    for index, errors in also.items():
+        wrong.append(f"{_rule_name('retrier', index, retriers[index - 1])} also retries "
+                     + ", ".join(errors))
+    if not wrong:
+        index, rule = busy  # type: ignore[misc]
+        return passed(expected, f"{_rule_name('retrier', index, rule)} with MaxAttempts "
+                      f"{rule.get('MaxAttempts', 3)}", retry=retriers)
+    return partial(0.5 if busy is not None else 0.0, expected, "; ".join(wrong),
+                   retry=retriers)
 
 
 def _reaches(definition: dict[str, Any], start: str, want: str, depth: int = 10) -> bool:
@@ -290,20 +453,37 @@ def catch_invalid(ctx: CheckContext) -> Outcome:
         return found
     name, state, definition = found
     catchers = state.get("Catch") or []
-    target = next((c for c in catchers if "Order.Invalid" in c.get("ErrorEquals", [])), None)
+    expected = (f"`{name}` to catch `Order.Invalid` into a Task sending to "
+                f"`{ctx.name('rejections')}` (arn:aws:states:::sqs:sendMessage) and then a "
+                "Fail state with Error `Order.Invalid`, and no other error into that path")
+    target = _first_match(catchers, "Order.Invalid")
     if target is None:
-        return failed(f"`{name}` to Catch `Order.Invalid`",
-                      f"Catch {json.dumps(catchers) if catchers else 'none'}",
+        return failed(expected, f"Catch {json.dumps(catchers) if catchers else 'none'}",
                       catch=catchers)
-    nxt = str(target.get("Next", ""))
+    index, catcher = target
+    nxt = str(catcher.get("Next", ""))
     notify = _reaches(definition, nxt, "notify")
     fail = _reaches(definition, nxt, "fail")
-    return partial(0.4 + 0.3 * notify + 0.3 * fail,
-                   f"the catcher of `Order.Invalid` to lead to a Task sending to "
-                   f"`{ctx.name('rejections')}` (arn:aws:states:::sqs:sendMessage) and "
-                   "then to a Fail state with Error `Order.Invalid`",
-                   f"Next `{nxt}`: notification {'found' if notify else 'missing'}, "
-                   f"Fail state {'found' if fail else 'missing'}", catch=catchers)
+    wrong = []
+    if not notify:
+        wrong.append(f"{_rule_name('catcher', index, catcher)} goes to `{nxt}`, which does "
+                     "not send the notice")
+    if not fail:
+        wrong.append(f"the path from `{nxt}` does not end in a Fail state with Error "
+                     "`Order.Invalid`")
+    for error, what in (("Warehouse.Busy", "a busy warehouse (after its retries)"),
+                        (TIMEOUT, "a lost task")):
+        hit = _first_match(catchers, error)
+        if hit is not None and (_reaches(definition, str(hit[1].get("Next", "")), "notify")
+                                or _reaches(definition, str(hit[1].get("Next", "")), "fail")):
+            wrong.append(f"{_rule_name('catcher', *hit)} sends `{error}` into the rejection "
+                         f"path too: {what} would tell the customer the order is invalid")
+    if not wrong:
+        return passed(expected, f"{_rule_name('catcher', index, catcher)} -> `{nxt}`",
+                      catch=catchers)
+    misrouted = len(wrong) > (not notify) + (not fail)
+    return partial((0.4 + 0.3 * notify + 0.3 * fail) * (0.6 if misrouted else 1.0),
+                   expected, "; ".join(wrong), catch=catchers)
 
 
 # --- steps 3 and 4: executions against the learner's worker ---------------------------
@@ -335,14 +515,18 @@ def _describe(ctx: CheckContext, executions: dict[str, str]) -> dict[str, dict[s
     return found
 
 
-def _settle(ctx: CheckContext, executions: dict[str, str], timeout: float
+def _settle(ctx: CheckContext, executions: dict[str, str], timeout: float,
+            hopeless: Callable[[dict[str, dict[str, Any]]], bool] | None = None
             ) -> dict[str, dict[str, Any]]:
-    """Wait until no execution runs (bounded), then stop and record the ones still running."""
+    """Wait until no execution runs, or until the outcome is certain (`hopeless`: those
+    still running can never end well), bounded; then stop and record the ones running."""
     state: dict[str, dict[str, Any]] = {}
 
     def done() -> bool:
         state.update(_describe(ctx, executions))
-        return all(s["status"] != "RUNNING" for s in state.values())
+        if all(s["status"] != "RUNNING" for s in state.values()):
+            return True
+        return hopeless is not None and hopeless(state)
 
     ctx.runner.wait_until(done, timeout=timeout, interval=0.5)
     sfn = ctx.client("stepfunctions")
@@ -352,6 +536,18 @@ def _settle(ctx: CheckContext, executions: dict[str, str], timeout: float
             sfn.stop_execution(executionArn=info["arn"], error="Lab.ScenarioEnded",
                                cause="the lab's scenario ended while it still waited")
     return state
+
+
+def _limits(ctx: CheckContext) -> tuple[Any, Any, int]:
+    """(TimeoutSeconds, HeartbeatSeconds) of the token task, and the tasks queue's
+    VisibilityTimeout: the learner's own settings, which size the scenarios' waits."""
+    definition, _ = _machine(ctx)
+    found = _token_task(definition or {})
+    state = found[1] if found else {}
+    visibility = int((ctx.queue_attributes("tasks") or {}).get("VisibilityTimeout", 30))
+    timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
+    return (timeout if isinstance(timeout, int | float) else None,
+            heartbeat if isinstance(heartbeat, int | float) else None, visibility)
 
 
 def _task_attempts(ctx: CheckContext, arn: str) -> list[str]:
@@ -385,6 +581,17 @@ def _drain(ctx: CheckContext, suffix: str, seconds: float) -> list[dict[str, Any
     return bodies
 
 
+def _start_workers(ctx: CheckContext, count: int = 1, restarts: int = 0) -> list[Any]:
+    """Start the learner's worker(s) and wait until each has made its first SQS call (it
+    is about to poll), bounded: a worker still importing boto3 on a busy machine would
+    miss a task's 4 s heartbeat through no fault of its code."""
+    workers = [ctx.runner.start("worker.py", restarts=restarts) for _ in range(count)]
+    ctx.runner.wait_until(lambda: all(w.api_calls("sqs") or not w.alive for w in workers),
+                          timeout=15, interval=0.2)
+    time.sleep(0.3)
+    return workers
+
+
 def _require_machine(ctx: CheckContext) -> str:
     arn = _machine_arn(ctx)
     if arn is None:
@@ -406,7 +613,7 @@ def happy_path(ctx: CheckContext) -> dict[str, Any]:
     good = [_order(run, f"good{i}") for i in range(3)]
     bad = [_order(run, "bad0", items=[]),
            _order(run, "bad1", items=[{"sku": "BANANA", "qty": 0}])]
-    worker = ctx.runner.start("worker.py")
+    worker = _start_workers(ctx)[0]
     executions = _start(ctx, arn, good + bad)
     state = _settle(ctx, executions, timeout=20)
     worker.stop()
@@ -420,11 +627,80 @@ def happy_path(ctx: CheckContext) -> dict[str, Any]:
             "calls": dict(worker.api_calls("stepfunctions")), "output": worker.output(20)}
 
 
+# The fault step 3 exists for: the worker dies between taking a task and reporting it.
+KILL_BEFORE_SUCCESS = faults.kill("SendTaskSuccess", when="before", id="kill-before-success")
+
+
+def _crash_facts(workers: list[Any]) -> dict[str, Any]:
+    """What the crashed worker had done when the tutor killed it."""
+    for worker in workers:
+        kills = worker.faults("kill")
+        if not kills:
+            continue
+        kill = kills[0]
+        before = [e for e in worker.events("api") if e.get("pid") == kill.get("pid")
+                  and float(e.get("t", 0)) <= float(kill.get("t", 0))]
+        return {"fired": True, "t": float(kill.get("t", 0)),
+                "deleted_before": sum(1 for e in before if e.get("op") in
+                                      ("DeleteMessage", "DeleteMessageBatch")),
+                "received_before": sum(int(e.get("n", 0)) for e in before
+                                       if e.get("op") == "ReceiveMessage")}
+    return {"fired": False, "t": 0.0, "deleted_before": 0, "received_before": 0}
+
+
+@scenario(timeout=50)
+def worker_crash(ctx: CheckContext) -> dict[str, Any]:
+    """Two workers; the one that packs the order dies right before SendTaskSuccess."""
+    arn = _require_machine(ctx)
+    _drain(ctx, "tasks", 2)
+    timeout, heartbeat, visibility = _limits(ctx)
+    run = f"c{uuid.uuid4().hex[:6]}"
+    order = _order(run, "crash")
+    ctx.runner.inject(KILL_BEFORE_SUCCESS)
+    workers = _start_workers(ctx, 2, restarts=1)
+    try:
+        executions = _start(ctx, arn, [order])
+        limit = heartbeat or timeout
+        wait = ctx.budget(min(visibility, 30) + 2 * ctx.clock.seconds("packing_step") + 6
+                          + (limit or 0),
+                          f"the tasks queue's VisibilityTimeout {visibility} s"
+                          + (f" + {'HeartbeatSeconds' if heartbeat else 'TimeoutSeconds'} "
+                             f"{limit:g} s" if limit else ""), most=45)
+        url = ctx.require_queue_url("tasks")
+        empty_since: list[float] = []
+
+        def hopeless(state: dict[str, dict[str, Any]]) -> bool:
+            # The crashed worker had deleted the task before reporting and nothing is
+            # left in the queue: no worker can ever answer it.
+            facts = _crash_facts(workers)
+            if not facts["fired"] or not facts["deleted_before"]:
+                return False
+            if sum(ctx.message_counts(url)) == 0:
+                empty_since.append(time.monotonic())
+                return empty_since[-1] - empty_since[0] >= 1.5
+            empty_since.clear()
+            return False
+
+        state = _settle(ctx, executions, timeout=wait, hopeless=hopeless)
+    finally:
+        for worker in workers:
+            worker.stop()
+        ctx.runner.set_faults([])
+    info = state[order["order_id"]]
+    info["attempts"] = _task_attempts(ctx, info["arn"])
+    facts = _crash_facts(workers)
+    return {"order": order["order_id"], "execution": info, "crash": facts,
+            "visibility": visibility, "heartbeat": heartbeat, "timeout": timeout,
+            "restarts": sum(w.restarts for w in workers),
+            "output": "\n".join(w.output(10) for w in workers)}
+
+
 @scenario(timeout=60)
 def hard_cases(ctx: CheckContext) -> dict[str, Any]:
     """A lost task (its worker died), a busy warehouse, a slow order, and a good one."""
     arn = _require_machine(ctx)
     _drain(ctx, "tasks", 2)
+    timeout, heartbeat, _ = _limits(ctx)
     run = f"r{uuid.uuid4().hex[:6]}"
     lost = _order(run, "lost")
     executions = _start(ctx, arn, [lost])
@@ -435,17 +711,32 @@ def hard_cases(ctx: CheckContext) -> dict[str, Any]:
         taken = _drain(ctx, "tasks", 2)
     others = [_order(run, "busy", simulate="busy"), _order(run, "slow", simulate="slow"),
               _order(run, "good")]
-    worker = ctx.runner.start("worker.py")
+    worker = _start_workers(ctx)[0]
     executions.update(_start(ctx, arn, others))
-    wait = ctx.clock.seconds("task_timeout") + 8
-    state = _settle(ctx, executions, timeout=wait)
+    wait = ctx.budget((timeout or ctx.clock.seconds("task_timeout")) + 8,
+                      f"TimeoutSeconds {timeout:g} s" if timeout else
+                      f"no TimeoutSeconds (the tutor waits as for "
+                      f"{ctx.clock.seconds('task_timeout'):g} s)", most=50)
+
+    def hopeless(state: dict[str, dict[str, Any]]) -> bool:
+        # Without TimeoutSeconds and HeartbeatSeconds the lost task waits forever: once
+        # the others have ended, waiting longer cannot change the outcome.
+        return timeout is None and heartbeat is None and all(
+            info["status"] != "RUNNING" for order_id, info in state.items()
+            if order_id != lost["order_id"])
+
+    state = _settle(ctx, executions, timeout=wait, hopeless=hopeless)
     worker.stop()
     for info in state.values():
         info["attempts"] = _task_attempts(ctx, info["arn"])
+    sent = sum(state[o["order_id"]]["attempts"].count("TaskScheduled") for o in others)
+    received = sum(int(e.get("n", 0)) for e in worker.events("api")
+                   if e.get("op") == "ReceiveMessage")
     return {"lost": lost["order_id"], "taken": len(taken), "busy": others[0]["order_id"],
             "slow": others[1]["order_id"], "good": others[2]["order_id"],
             "executions": state, "calls": dict(worker.api_calls("stepfunctions")),
-            "output": worker.output(20)}
+            "sqs_calls": dict(worker.api_calls("sqs")), "tasks_sent": sent,
+            "tasks_received": received, "output": worker.output(20)}
 
 
 def _status(info: dict[str, Any]) -> str:
@@ -462,10 +753,14 @@ def good_orders_succeed(ctx: CheckContext) -> Outcome:
     state, ids = result["executions"], result["good"]
     ok = [i for i in ids if state[i]["status"] == "SUCCEEDED"
           and TRACKING_PREFIX in (state[i]["output"] or "")]
+    bare = [i for i in ids if state[i]["status"] == "SUCCEEDED" and i not in ok]
     return partial(len(ok) / len(ids),
                    f"{len(ids)} good orders SUCCEEDED with the worker's shipment (a "
                    f"`{TRACKING_PREFIX}...` tracking number) in their output",
-                   f"{len(ok)}: {_summary(state, ids)}", executions=state,
+                   f"{len(ok)}: {_summary(state, ids)}"
+                   + (f"; {len(bare)} SUCCEEDED without the shipment in their output (is "
+                      "`output` the shipment as a JSON string?)" if bare else ""),
+                   executions=state,
                    worker_calls=result["calls"], worker_output=result["output"])
 
 
@@ -485,12 +780,55 @@ def invalid_orders_fail(ctx: CheckContext) -> Outcome:
 def rejections_sent(ctx: CheckContext) -> Outcome:
     result = ctx.scenario("happy_path")
     wanted = set(result["bad"])
-    notices = result["rejections"]
-    seen = {str(n.get("order_id")) for n in notices if isinstance(n, dict)} & wanted
-    return partial(len(seen) / len(wanted),
-                   f"one notice in `{ctx.name('rejections')}` per invalid order "
-                   "(with its `order_id`)", f"{len(seen)} of {len(wanted)} "
-                   f"({len(notices)} messages)", notices=notices[:5])
+    notices = [n for n in result["rejections"] if isinstance(n, dict)]
+    per_order = Counter(str(n.get("order_id")) for n in notices)
+    good = {str(n.get("order_id")) for n in notices
+            if n.get("error") == "Order.Invalid" and str(n.get("cause") or "").strip()}
+    right = [o for o in wanted if per_order[o] == 1 and o in good]
+    said = [f"{len(right)} of {len(wanted)} right ({len(notices)} messages)"]
+    if not notices:
+        said.append(f"the invalid orders ended {_summary(result['executions'], result['bad'])}")
+    if any(per_order[o] > 1 for o in wanted):
+        said.append("some orders got more than one notice")
+    if any(per_order[o] == 1 and o not in good for o in wanted):
+        said.append("a notice without `error` = `Order.Invalid` and a `cause` (read them "
+                    "from the catcher's ResultPath, e.g. `$.error.Error` and "
+                    "`$.error.Cause`)")
+    return partial(len(right) / len(wanted),
+                   f"one notice in `{ctx.name('rejections')}` per invalid order, "
+                   "{\"order_id\", \"error\": \"Order.Invalid\", \"cause\"}", "; ".join(said),
+                   notices=notices[:5])
+
+
+@check
+def crash_safe(ctx: CheckContext) -> Outcome:
+    result = ctx.scenario("worker_crash")
+    info, crash = result["execution"], result["crash"]
+    expected = ("the order to SUCCEED although the worker died between taking its task and "
+                "reporting (its task message comes back after the visibility timeout and a "
+                "worker answers)")
+    evidence = {"execution": info, "crash": crash, "worker_output": result["output"]}
+    what = "the tutor crashed worker.py (SIGKILL) right before its first SendTaskSuccess"
+    if not crash["fired"]:
+        return failed(expected, f"{_status(info)}: the tutor meant to crash worker.py right "
+                      "before SendTaskSuccess, but it never called SendTaskSuccess",
+                      **evidence)
+    if info["status"] == "SUCCEEDED" and TRACKING_PREFIX in (info["output"] or ""):
+        return passed(expected, f"{what}; the task came back and was answered: SUCCEEDED "
+                      f"in {info['seconds']} s", **evidence)
+    ended = ("still waiting when the tutor stopped it" if info.get("left_running")
+             else _status(info))
+    if crash["deleted_before"]:
+        return failed(expected, f"{what}: your worker had already deleted the task message, "
+                      f"so no worker could ever answer order {result['order']} ({ended}). "
+                      "Delete the message only after SendTaskSuccess or SendTaskFailure",
+                      **evidence)
+    beat = result["heartbeat"]
+    return failed(expected, f"{what}; the task message was still in "
+                  f"`{ctx.name('tasks')}`, but no worker answered in time ({ended}): it "
+                  f"comes back after VisibilityTimeout {result['visibility']} s (or the "
+                  "visibility your worker set last), which must be shorter than "
+                  f"HeartbeatSeconds{f' {beat:g} s' if beat else ''}", **evidence)
 
 
 @check
@@ -532,6 +870,27 @@ def slow_order_heartbeats(ctx: CheckContext) -> Outcome:
 
 
 @check
+def packed_once(ctx: CheckContext) -> Outcome:
+    result = ctx.scenario("hard_cases")
+    sent, received = result["tasks_sent"], result["tasks_received"]
+    extended = int(result["sqs_calls"].get("ChangeMessageVisibility", 0))
+    visibility = ctx.clock.seconds("visibility_timeout")
+    expected = ("each task message received once: a message being packed must not come "
+                "back to another worker")
+    evidence = {"tasks_sent": sent, "tasks_received": received,
+                "change_message_visibility": extended, "worker_output": result["output"]}
+    if not sent:
+        return failed(expected, "no task was sent to the worker", **evidence)
+    if received <= sent:
+        return passed(expected, f"{received} received for {sent} tasks sent", **evidence)
+    return failed(expected, f"{received} task messages received for {sent} sent: a message "
+                  f"came back while your worker was still packing it (VisibilityTimeout "
+                  f"{visibility:g} s, the slow order packs for 5 s), so the warehouse packed "
+                  f"it again; extend the message's visibility (ChangeMessageVisibility) with "
+                  f"every heartbeat ({extended} ChangeMessageVisibility calls)", **evidence)
+
+
+@check
 def lost_task_times_out(ctx: CheckContext) -> Outcome:
     result = ctx.scenario("hard_cases")
     info = result["executions"][result["lost"]]
@@ -539,9 +898,13 @@ def lost_task_times_out(ctx: CheckContext) -> Outcome:
     timed_out = "TaskTimedOut" in info["attempts"]
     quick = info["seconds"] is not None and info["seconds"] <= beat + 4
     if info["status"] == "RUNNING" or not timed_out:
-        return failed(f"the task whose worker died to time out (HeartbeatSeconds <= {beat:g})",
+        return failed(f"the task whose worker died to time out (HeartbeatSeconds {beat:g})",
                       f"{_status(info)}, still waiting when the scenario stopped it"
                       if info.get("left_running") else _status(info), execution=info)
+    if info["error"] == "Order.Invalid":
+        return failed("the lost task to end as a timeout, not as a rejected order",
+                      f"{_status(info)}: a catcher sent `States.Timeout` into the rejection "
+                      "path, which tells the customer the order is invalid", execution=info)
     return partial(0.5 + 0.5 * quick, f"the lost task to time out within about "
                    f"{beat:g} s (the heartbeat), not the whole TimeoutSeconds "
                    f"({ctx.clock.explain('heartbeat')})",

@@ -56,3 +56,22 @@ def test_a_fail_state_with_another_error_is_not_the_rejection() -> None:
                              "Oops": {"Type": "Fail", "Error": "States.ALL"}}}
     assert not lab10._reaches(definition, "Notify", "fail")
 
+
+
+def test_retriers_and_catchers_apply_in_order() -> None:
+    lab10 = _checks("10-step-functions-wait")
+    busy = {"ErrorEquals": ["Warehouse.Busy"], "MaxAttempts": 3}
+    catch_all = {"ErrorEquals": ["States.ALL"]}
+    assert lab10._first_match([busy, catch_all], "Warehouse.Busy") == (1, busy)
+    assert lab10._first_match([busy, catch_all], "Order.Invalid") == (2, catch_all)
+    assert lab10._first_match([catch_all, busy], "Warehouse.Busy") == (1, catch_all)
+    assert lab10._first_match([busy], "Order.Invalid") is None
+
+
+def test_task_failed_matches_every_error_but_a_timeout() -> None:
+    lab10 = _checks("10-step-functions-wait")
+    failed = {"ErrorEquals": ["States.TaskFailed"]}
+    heartbeat = {"ErrorEquals": ["States.HeartbeatTimeout"]}
+    assert lab10._first_match([failed], "Order.Invalid") == (1, failed)
+    assert lab10._first_match([failed], "States.Timeout") is None
+    assert lab10._first_match([failed, heartbeat], "States.Timeout") == (2, heartbeat)

@@ -22,8 +22,10 @@ def main() -> None:
     sqs = boto3.client("sqs")
     iam = boto3.client("iam")
     arns = []
-    for name in ("tasks", "rejections"):
-        url = sqs.create_queue(QueueName=f"{PREFIX}{name}")["QueueUrl"]
+    # A crashed worker's task must come back while the workflow still waits for it:
+    # longer than one packing step (1 s), shorter than HeartbeatSeconds (4 s).
+    for name, attributes in (("tasks", {"VisibilityTimeout": "2"}), ("rejections", {})):
+        url = sqs.create_queue(QueueName=f"{PREFIX}{name}", Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         arns.append(arn["Attributes"]["QueueArn"])
         print("queue", url)

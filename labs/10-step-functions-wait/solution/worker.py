@@ -12,19 +12,32 @@ import boto3
 import warehouse
 
 PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab10-")
+THREADS = 4  # orders packed at the same time
 sqs = boto3.client("sqs")
 sfn = boto3.client("stepfunctions")
 stopping = threading.Event()
+free = threading.BoundedSemaphore(THREADS)
+visibility = [30]  # the queue's VisibilityTimeout, read at start
 
 
 def handle(queue_url: str, message: dict) -> None:
     task = json.loads(message["Body"])
     token, order = task["taskToken"], task["order"]
+
+    def still_alive() -> None:
+        # Two clocks run while we pack: the message's visibility timeout and the
+        # workflow's HeartbeatSeconds. A living worker resets both; a dead one lets both
+        # run out, so its message comes back to another worker while the workflow waits.
+        sqs.change_message_visibility(QueueUrl=queue_url,
+                                      ReceiptHandle=message["ReceiptHandle"],
+                                      VisibilityTimeout=visibility[0])
+        sfn.send_task_heartbeat(taskToken=token)
+
     try:
-        # A heartbeat after every packing step: the workflow's HeartbeatSeconds notices a
-        # dead worker within seconds instead of waiting for the whole TimeoutSeconds.
-        shipment = warehouse.pack(order, on_step=lambda: sfn.send_task_heartbeat(
-            taskToken=token))
+        # A first beat as soon as we hold the task: when this message came back from a
+        # worker that died, the heartbeat clock has been running since its last beat.
+        sfn.send_task_heartbeat(taskToken=token)
+        shipment = warehouse.pack(order, on_step=still_alive)
         sfn.send_task_success(taskToken=token, output=json.dumps(shipment))
         print("packed", order.get("order_id"), shipment["tracking"], flush=True)
     except warehouse.InvalidOrder as exc:
@@ -44,17 +57,37 @@ def handle(queue_url: str, message: dict) -> None:
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def work(queue_url: str, message: dict) -> None:
+    try:
+        handle(queue_url, message)
+    finally:
+        free.release()
+
+
 def main() -> None:
     queue_url = sqs.get_queue_url(QueueName=f"{PREFIX}tasks")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url,
+                                          AttributeNames=["VisibilityTimeout"])["Attributes"]
+    visibility[0] = int(attributes["VisibilityTimeout"])
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     # Several tasks at once: one slow order must not hold the others in the queue while
-    # their heartbeat clocks run.
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    # their heartbeat clocks run. But never take more messages than there are free
+    # threads: a message waiting in this process is invisible to the other workers while
+    # its visibility timeout runs out.
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
         while not stopping.is_set():
-            reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+            if not free.acquire(timeout=1):
+                continue
+            slots = 1
+            while slots < THREADS and free.acquire(blocking=False):
+                slots += 1
+            reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=slots,
                                         WaitTimeSeconds=2)
-            for message in reply.get("Messages", []):
-                pool.submit(handle, queue_url, message)
+            messages = reply.get("Messages", [])
+            for _ in range(slots - len(messages)):
+                free.release()
+            for message in messages:
+                pool.submit(work, queue_url, message)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ def main() -> None:
     sqs = boto3.client("sqs")
     iam = boto3.client("iam")
     arns: list[str] = []
-    # TODO: create the queues `lab10-tasks` (work for the warehouse) and `lab10-rejections`
-    #       (notices for rejected orders); collect their ARNs in `arns`.
+    # TODO: create the queues `lab10-tasks` (work for the warehouse, VisibilityTimeout 2 s)
+    #       and `lab10-rejections` (notices for rejected orders); collect their ARNs in
+    #       `arns`.
 
     # TODO: create the role ROLE with the TRUST policy (running this script twice must work),
     #       then give it an inline policy that allows `sqs:SendMessage` on exactly the ARNs
