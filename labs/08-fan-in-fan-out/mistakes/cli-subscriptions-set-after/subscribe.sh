@@ -1,14 +1,10 @@
-# The AWS CLI version of step 2, over an earlier attempt: drop the topic's subscriptions,
-# subscribe each queue, then turn raw delivery on with a second call (queues in parallel).
+# The AWS CLI version of step 2, run over the earlier attempt's subscriptions: subscribe
+# each queue (SNS hands back the existing subscription), then turn raw delivery on with
+# a second call; the three queues in parallel.
 set -euo pipefail
 aws() { python -m awscli --endpoint-url "$AWS_ENDPOINT_URL" --output text "$@"; }
 topic=$(aws sns create-topic --name lab08-orders --query TopicArn)
 account=$(echo "$topic" | cut -d: -f5)
-for sub in $(aws sns list-subscriptions-by-topic --topic-arn "$topic" \
-               --query 'Subscriptions[].SubscriptionArn'); do
-  aws sns unsubscribe --subscription-arn "$sub" &
-done
-wait
 subscribe() {  # the queues exist: the steps before created them
   sub=$(aws sns subscribe --topic-arn "$topic" --protocol sqs \
           --notification-endpoint "arn:aws:sqs:$AWS_DEFAULT_REGION:$account:lab08-$1" \
