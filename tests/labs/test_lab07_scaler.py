@@ -134,8 +134,9 @@ def _run(counts: list[tuple[float, int]], scales: list[tuple[float, int, int]],
     log += [{"ts": 1000 + t, "event": "tick", "visible": 100.0, "consumers": n, "cpu": 2.0 * n,
              "alarms": {"lab07-backlog-high": "ALARM"}} for t, n in counts]
     log.sort(key=lambda e: e["ts"])
-    return {"burst_at": 1000.0, "log": log, "settled": True, "sent": 800,
+    return {"burst_at": 1000.0, "ended": 1045.0, "log": log, "settled": True, "sent": 800,
             "processed": processed, "duplicates": 0, "max_age": ages[0], "p50_age": ages[1],
+            "stopped_early": "", "budget": "60 s, from a test", "left_in_queue": 0,
             "policy": {"min_consumers": 1, "scale_in_cooldown": 10.0}, "metric_interval": 5.0}
 
 

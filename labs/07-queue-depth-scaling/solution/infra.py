@@ -16,11 +16,10 @@ cloudwatch = boto3.client("cloudwatch")
 # Step 1 — the queue. A batch takes 10 x 0.05 s = 0.5 s; 5 s covers it ten times over,
 # and a batch stranded by a stopped consumer is back after 5 s, within the 10 s target.
 # Long polling (up to 20 s) keeps idle consumers from spinning on empty receives.
-url = sqs.create_queue(QueueName=QUEUE, Attributes={
-    "VisibilityTimeout": "5",
-    "ReceiveMessageWaitTimeSeconds": "5",
-})["QueueUrl"]
-sqs.set_queue_attributes(QueueUrl=url, Attributes={  # create_queue keeps old attributes
+# create_queue fails on an existing queue whose attributes differ (an earlier run of the
+# starter made it with the defaults): create it bare, then set the attributes.
+url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+sqs.set_queue_attributes(QueueUrl=url, Attributes={
     "VisibilityTimeout": "5", "ReceiveMessageWaitTimeSeconds": "5"})
 print(f"queue {QUEUE}: {url}")
 
