@@ -78,7 +78,7 @@ def p95(values: list[float]) -> float:
 def wait_healthy(ctx: CheckContext, program: Program, port: int, what: str) -> None:
     ok = ctx.runner.wait_until(
         lambda: not program.alive or http("GET", f"http://127.0.0.1:{port}/health",
-                                           timeout=0.5)[0] == 200, timeout=8, interval=0.1)
+                                           timeout=0.5)[0] == 200, timeout=20, interval=0.1)
     if not ok or not program.alive:
         raise ScenarioFailed(f"{what} did not start (no answer on port {port})",
                              program.output(), fix=f"run `python {program.name}` yourself "
@@ -121,8 +121,11 @@ class Stack:
                                               env=self.env)
         wait_healthy(self.ctx, self.frontend, self.front_port, "frontend.py")
 
-    def start_consumer(self, program: str) -> None:
-        self.consumer = self.ctx.runner.start(program, env=self.env)
+    def start_consumer(self, program: str, restarts: int = 0,
+                       env: dict[str, str] | None = None) -> None:
+        """Start a consumer; with `restarts`, a supervisor starts it again after a crash."""
+        self.consumer = self.ctx.runner.start(program, env={**self.env, **(env or {})},
+                                              restarts=restarts)
 
     def outputs(self) -> dict[str, str]:
         return {p.name: p.output(12) for p in (self.frontend, self.consumer, self.downstream)

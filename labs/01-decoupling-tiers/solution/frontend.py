@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 PREFIX = os.environ.get("TUTOR_LAB_PREFIX", "lab01-")
 
@@ -39,9 +40,13 @@ def accept_order(order: dict) -> tuple[int, dict]:
     message = to_contract(order)
     # Decoupled: the web tier depends only on SQS. It answers once the message is
     # stored durably, whatever state the fulfilment service is in.
-    sqs.send_message(QueueUrl=queue_url(), MessageBody=json.dumps(message),
-                     MessageAttributes={"contract": {"DataType": "String",
-                                                     "StringValue": message["contract"]}})
+    try:
+        sqs.send_message(QueueUrl=queue_url(), MessageBody=json.dumps(message),
+                         MessageAttributes={"contract": {"DataType": "String",
+                                                         "StringValue": message["contract"]}})
+    except (BotoCoreError, ClientError) as exc:
+        # Not stored, so not accepted: the client retries (202 would lose the order).
+        return 503, {"order_id": message["order_id"], "error": f"not accepted, retry: {exc}"}
     return 202, {"order_id": message["order_id"], "status": "accepted"}
 
 

@@ -43,7 +43,8 @@ def accept_order(order: dict) -> tuple[int, dict]:
     # TODO: the web tier calls the fulfilment service directly and waits for it. When it
     #       is slow, every customer waits; when it is down, the order is refused (and
     #       lost). Publish `message` to the queue `lab01-orders` instead and answer
-    #       202 Accepted at once: what does the web tier then depend on?
+    #       202 Accepted at once: what does the web tier then depend on? And if SQS
+    #       refuses the message, what has a 202 promised the client?
     request = urllib.request.Request(
         f"{DOWNSTREAM_URL}/fulfil", data=json.dumps(message).encode(),
         headers={"Content-Type": "application/json"}, method="POST")
