@@ -92,6 +92,7 @@ class CaseSpec(_Strict):
     run: list[str] | None = None
     expect: Expect = Field(default_factory=Expect)
     fresh: bool = False  # never share the cloud set-up with the case before it
+    timeout: float = Field(default=COMMAND_TIMEOUT, gt=0, le=300)  # per `run` command
 
     @model_validator(mode="after")
     def _expectations(self) -> CaseSpec:
@@ -216,8 +217,8 @@ def _run(lab: Lab, case: Case, endpoint: Endpoint, workspace: Path) -> None:
     try:
         for command in commands:
             if _is_script(workspace, command):
-                program = runner.run(command, timeout=max(step.solution.timeout, 60.0),
-                                     check=False)
+                program = runner.run(command, timeout=max(step.solution.timeout,
+                                                          case.spec.timeout), check=False)
                 if program.returncode != 0:
                     raise CaseError(f"`{command}` exited with {program.returncode}:\n"
                                     f"{program.output(15)}")
@@ -226,7 +227,7 @@ def _run(lab: Lab, case: Case, endpoint: Endpoint, workspace: Path) -> None:
             env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
                                            env.get("PATH", os.defpath)])
             done = subprocess.run(["bash", "-c", command], cwd=workspace, env=env,
-                                  capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                                  capture_output=True, text=True, timeout=case.spec.timeout,
                                   start_new_session=True, check=False)
             if done.returncode != 0:
                 raise CaseError(f"`{shlex.quote(command)[:80]}` exited with "

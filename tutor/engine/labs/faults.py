@@ -158,9 +158,11 @@ class FaultPlan:
         os.replace(tmp, self.file)
 
     def set(self, faults: Iterable[Fault]) -> None:
-        """Replace the plan and restart every count (for programs started from now on)."""
+        """Replace the plan. A new plan restarts every count; an empty one (faults off)
+        keeps them, so a program still running never sees an `nth=1` fault fire again."""
         self.faults = list(faults)
-        shutil.rmtree(self.state, ignore_errors=True)
+        if self.faults:
+            shutil.rmtree(self.state, ignore_errors=True)
         self._write()
 
     def add(self, *faults: Fault) -> None:

@@ -244,6 +244,16 @@ class Program:
                     found.append(event)
         return found
 
+    def wait_ready(self, timeout: float = 15.0) -> bool:
+        """Wait until it made its first AWS call (Python's start-up and boto3's import are
+        behind it): work with a deadline can be sent now."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.events("api") or not self.alive:
+                return bool(self.events("api"))
+            time.sleep(0.05)
+        return bool(self.events("api"))
+
     def idle(self) -> bool:
         """Not holding a message: not running, or its latest API call was a receive that
         returned nothing (the hook records a call when it ends)."""
@@ -354,11 +364,12 @@ class ScenarioRunner:
         return self._tmp
 
     def start(self, program: str, *args: str, env: dict[str, str] | None = None,
-              measure: bool = True, restarts: int = 0) -> Program:
+              measure: bool = True, restarts: int = 0, ready: bool = False) -> Program:
         """Start `program` (workspace-relative .py, .js or .mjs) in its own process group.
 
         `restarts`: start it again (up to that many times) when it exits by itself, as a
-        supervisor would after a crash or the tutor's injected SIGKILL."""
+        supervisor would after a crash or the tutor's injected SIGKILL. `ready`: return once
+        it made its first AWS call (bounded), for scenarios whose work has a deadline."""
         path = self.workspace / program
         if not path.is_file():
             raise ScenarioFailed(f"`{program}` is not in your workspace {self.workspace}",
@@ -395,6 +406,8 @@ class ScenarioRunner:
                           _relaunch=launch)
         started.supervise()
         self.programs.append(started)
+        if ready and measure:
+            started.wait_ready()
         return started
 
     def run(self, program: str, *args: str, timeout: float = 20.0,
