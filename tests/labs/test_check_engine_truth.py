@@ -113,3 +113,25 @@ def test_corpus_cases_are_validated(tmp_path: Path) -> None:
     assert "expect.words" in joined and "unknown step `broken-scenari`" in joined
     assert "no check `nope`" in joined and "worker.py is not in" in joined
     assert "words" in joined and len(problems) == 5
+
+
+def test_connections_of_a_killed_process_count_as_closed_when_it_died(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tutor.engine.labs.scenario import OutputTail, Program
+
+    measure = tmp_path / "m.jsonl"
+    events = [  # pid 1 opens 2 and is SIGKILLed; pid 2 (its restart) opens 2 later
+        {"kind": "db_open", "id": 1, "pid": 1, "t": 1.0},
+        {"kind": "db_open", "id": 2, "pid": 1, "t": 1.1},
+        {"kind": "api", "op": "ReceiveMessage", "pid": 1, "t": 2.0},
+        {"kind": "db_open", "id": 1, "pid": 2, "t": 3.0},
+        {"kind": "db_open", "id": 2, "pid": 2, "t": 3.1},
+        {"kind": "db_close", "id": 2, "pid": 2, "t": 3.2},
+    ]
+    measure.write_text("\n".join(json.dumps(e) for e in events))
+    proc = subprocess.Popen(["true"], stdout=subprocess.PIPE)
+    proc.wait()
+    program = Program("w.py", proc, OutputTail(proc.stdout), measure, 0.0)
+    assert program.max_open_connections() == 2  # not 4: pid 1's died with it

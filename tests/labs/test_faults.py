@@ -302,3 +302,25 @@ def test_idle_workers_are_told_apart_and_their_polls_outlived(localstack: Endpoi
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessages"] == attrs[
         "ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+@pytest.mark.localstack
+@pytest.mark.timeout(90)
+def test_faults_reach_running_programs_only_when_asked_and_only_the_named_one(
+        localstack: Endpoint, runner: ScenarioRunner) -> None:
+    name, url = _queue(localstack, visibility=2)
+    first = runner.start("consumer.py", name)
+    assert first.wait_ready()
+    runner.inject(faults.kill("DeleteMessage", program="consumer.py"))  # not running=True
+    _send(localstack, url, ["a"])
+    assert runner.wait_until(lambda: "deleted a" in first.output(), timeout=20)
+    assert first.alive and not first.faults()
+    runner.inject(faults.kill("DeleteMessage", nth=[1], program="other.py", running=True,
+                              id="not-me"),
+                  faults.kill("DeleteMessage", nth=[1], program="consumer.py", running=True,
+                              id="me"))
+    time.sleep(0.3)
+    _send(localstack, url, ["b"])
+    assert runner.wait_until(lambda: not first.alive, timeout=20)
+    assert [f["id"] for f in first.faults()] == ["me"]
+    first.stop()

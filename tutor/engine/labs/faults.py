@@ -15,9 +15,11 @@ handlers run by the tutor's executor, makes them happen for real:
                   (SQS standard queues deliver at least once)
 
 `nth` picks occurrences (1-based), counted across every process of the scenario, so
-"the first delete" means the first of the whole worker fleet. Every fault that fires is
-recorded (`fired()`), so a check can say what the tutor did and what the learner's code
-did about it.
+"the first delete" means the first of the whole worker fleet. A fault applies to the
+programs started after it was added; `running=True` also to those already running (they
+re-read the plan when it changes); `program="worker.py"` limits it to one program. Every
+fault that fires is recorded (`fired()`), so a check can say what the tutor did and what
+the learner's code did about it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class Fault:
     code: str = "InternalError"
     status: int = 500
     message: str = ""
+    program: str = ""  # only in this workspace program (e.g. "worker.py"); empty: all
+    running: bool = False  # also programs already running when it is added
+    since: float = 0.0  # set when added to a plan: programs started before it are spared
 
     def describe(self) -> str:
         """What the tutor did, in the words a failure message uses."""
@@ -76,36 +81,42 @@ def _ordinal(nth: tuple[int, ...]) -> str:
 
 
 def kill(op: str, *, when: Literal["before", "after"] = "after", nth: Iterable[int] = (1,),
-         nonempty: bool = False, id: str = "") -> Fault:
+         nonempty: bool = False, id: str = "", program: str = "",
+         running: bool = False) -> Fault:
     """SIGKILL the learner program before/after its nth `op` (an API operation or
     "commit"): `kill("DeleteMessageBatch")`, `kill("commit", nth=[2])`."""
-    return Fault("kill", id, op, when=when, nth=tuple(nth), nonempty=nonempty)
+    return Fault("kill", id, op, when=when, nth=tuple(nth), nonempty=nonempty,
+                 program=program, running=running)
 
 
-def fail_commit(*nth: int, id: str = "") -> Fault:
+def fail_commit(*nth: int, id: str = "", program: str = "", running: bool = False) -> Fault:
     """The chosen SQLite commits fail: `fail_commit(3)`."""
-    return Fault("commit_fail", id, "commit", nth=tuple(nth or (1,)))
+    return Fault("commit_fail", id, "commit", nth=tuple(nth or (1,)), program=program,
+                 running=running)
 
 
 def fail_batch_entries(op: str, entries: Iterable[int] = (0,), *, nth: Iterable[int] = (1,),
-                       code: str = "InternalError", id: str = "") -> Fault:
+                       code: str = "InternalError", id: str = "", program: str = "",
+                       running: bool = False) -> Fault:
     """Entries of the nth SendMessageBatch/DeleteMessageBatch come back in `Failed`."""
     return Fault("batch_fail", id, op, "sqs", nth=tuple(nth), entries=tuple(entries),
-                 code=code)
+                 code=code, program=program, running=running)
 
 
 def api_error(service: str, op: str, *, nth: Iterable[int] = (1,), every: bool = False,
               per: str = "", match: Mapping[str, str] | None = None,
               code: str = "InternalError", status: int = 500, message: str = "",
-              id: str = "") -> Fault:
+              id: str = "", program: str = "", running: bool = False) -> Fault:
     """The nth `service.op` call fails with `code` (optionally per request parameter)."""
     return Fault("api_error", id, op, service, nth=tuple(nth), every=every, per=per,
-                 match=dict(match or {}), code=code, status=status, message=message)
+                 match=dict(match or {}), code=code, status=status, message=message,
+                 program=program, running=running)
 
 
-def duplicate(*nth: int, id: str = "") -> Fault:
+def duplicate(*nth: int, id: str = "", program: str = "", running: bool = False) -> Fault:
     """The nth received message is delivered again in the program's next receive."""
-    return Fault("duplicate", id, "ReceiveMessage", "sqs", nth=tuple(nth or (1,)))
+    return Fault("duplicate", id, "ReceiveMessage", "sqs", nth=tuple(nth or (1,)),
+                 program=program, running=running)
 
 
 def from_spec(spec: Mapping[str, Any]) -> Fault:
@@ -127,6 +138,13 @@ def _plan_json(faults: Iterable[Fault]) -> str:
         entry["match"] = dict(fault.match)
         items.append(entry)
     return json.dumps({"format": 1, "faults": items})
+
+
+def _stamped(fault: Fault) -> Fault:
+    import dataclasses
+    import time
+
+    return fault if fault.since else dataclasses.replace(fault, since=time.time())
 
 
 @dataclass
@@ -160,17 +178,18 @@ class FaultPlan:
     def set(self, faults: Iterable[Fault]) -> None:
         """Replace the plan. A new plan restarts every count; an empty one (faults off)
         keeps them, so a program still running never sees an `nth=1` fault fire again."""
-        self.faults = list(faults)
+        self.faults = [_stamped(f) for f in faults]
         if self.faults:
             shutil.rmtree(self.state, ignore_errors=True)
         self._write()
 
     def add(self, *faults: Fault) -> None:
-        self.faults.extend(faults)
+        self.faults.extend(_stamped(f) for f in faults)
         self._write()
 
     def env(self) -> dict[str, str]:
-        return {"TUTOR_FAULTS_FILE": str(self.file), "TUTOR_FAULTS_STATE": str(self.state)}
+        return {"TUTOR_FAULTS_FILE": str(self.file), "TUTOR_FAULTS_STATE": str(self.state),
+                "TUTOR_FAULTS_RELOAD": "1"}
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

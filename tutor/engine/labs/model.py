@@ -187,6 +187,8 @@ class FaultSpec(_Strict):
     code: str = "InternalError"
     status: int = Field(default=500, ge=400, le=599)
     message: str = ""
+    program: str = ""  # only in this workspace program; empty: every program
+    running: bool = False  # also the programs already running when it is added
 
     @field_validator("nth")
     @classmethod

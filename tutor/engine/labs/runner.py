@@ -99,7 +99,10 @@ class _Timeout(Exception):
 
 
 WATCH_INTERVAL = 1.0  # seconds between health probes during a check run
-WATCH_SILENCE = 5  # health probes in a row without an answer (2 s each) that mean "lost"
+# Health probes in a row without an answer (1 s apart, 2 s each) that mean "lost": about
+# 30 s. A refused connection is certain at once; a LocalStack busy with a burst on a
+# loaded machine can miss a few probes and is still there.
+WATCH_SILENCE = 10
 
 
 class _HealthWatch:
@@ -274,6 +277,7 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext,
         return report
     for name in step.scenarios:
         spec = lab.scenarios[name]
+        limit = spec.timeout  # what the scenario ended up allowed (budgets extend it)
         try:
             if name in failures:  # an earlier step of this run already saw it fail
                 raise failures[name]
@@ -285,7 +289,9 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext,
                     ctx.results[name] = _bounded(lambda spec=spec: spec.fn(ctx),  # type: ignore[misc]
                                                  spec.timeout, ctx.deadline)
                 finally:
+                    limit = ctx.deadline.at - ctx.deadline.start
                     ctx.deadline = None
+                    ctx.runner.set_faults([])
         except Exception as exc:
             failures[name] = exc
             unreachable = _unreachable(exc, ctx.endpoint)
@@ -294,7 +300,7 @@ def _run_step(lab: Lab, step: Step, ctx: CheckContext,
             # A learner program that lost its LocalStack crashes like a buggy one.
             _ensure_reachable(ctx)
             if isinstance(exc, _Timeout):
-                message = (f"the scenario `{name}` did not finish within {spec.timeout:g} s"
+                message = (f"the scenario `{name}` did not finish within {limit:.0f} s"
                            + ctx.budget_note())
             elif isinstance(exc, TutorError):
                 message = exc.message + (f" — {exc.fix}" if exc.fix else "")

@@ -291,14 +291,34 @@ class Program:
         return len(self.events("db_commit"))
 
     def max_open_connections(self) -> int:
-        """The most SQLite connections this program held open at the same time."""
+        """The most SQLite connections this program held open at the same time.
+
+        A process killed with connections open never logs their close: they count as
+        closed at that process's last recorded event (the kernel closed them there)."""
+        events = self.events()
+        last_of: dict[Any, float] = {}
+        for event in events:
+            last_of[event.get("pid")] = float(event.get("t", 0))
+        current = self.proc.pid if self.alive else None
+        timeline: list[tuple[float, int, Any, Any]] = []  # (t, +1/-1, pid, id)
+        for event in events:
+            kind = event.get("kind")
+            if kind in ("db_open", "db_close"):
+                timeline.append((float(event.get("t", 0)), 1 if kind == "db_open" else -1,
+                                 event.get("pid"), event.get("id")))
+        open_ids: dict[tuple[Any, Any], float] = {}
+        for t, step, pid, conn in timeline:
+            if step > 0:
+                open_ids[(pid, conn)] = t
+            else:
+                open_ids.pop((pid, conn), None)
+        for (pid, conn), _ in open_ids.items():  # never closed: the process died with it
+            if pid != current:
+                timeline.append((last_of.get(pid, 0.0) + 1e-6, -1, pid, conn))
         open_now = best = 0
-        for event in self.events():
-            if event.get("kind") == "db_open":
-                open_now += 1
-                best = max(best, open_now)
-            elif event.get("kind") == "db_close":
-                open_now -= 1
+        for _, step, _, _ in sorted(timeline, key=lambda e: (e[0], e[1])):
+            open_now += step
+            best = max(best, open_now)
         return best
 
 
@@ -318,7 +338,8 @@ class ScenarioRunner:
     plan: FaultPlan | None = None  # faults for the programs started from now on
 
     def inject(self, *faults: Fault) -> None:
-        """Add faults for every program started from now on (see faults.py)."""
+        """Add faults (see faults.py) for the programs started from now on (and, for a
+        fault with `running=True`, those already running: they re-read the plan)."""
         if self.plan is None:
             self.plan = FaultPlan.create(self._scratch())
         self.plan.add(*faults)
@@ -339,7 +360,8 @@ class ScenarioRunner:
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The environment learner programs get: endpoint, lab names, measurement hook."""
         base = {k: v for k, v in os.environ.items()
-                if not k.startswith(("AWS_", "LOCALSTACK_", "TUTOR_MEASURE"))}
+                if not k.startswith(("AWS_", "LOCALSTACK_", "TUTOR_MEASURE", "TUTOR_FAULTS",
+                                     "TUTOR_PROGRAM"))}
         base.update(self.endpoint.env())
         # An HTTP(S)_PROXY of the learner's shell would carry their program's AWS calls to
         # the proxy, possibly off this machine: LocalStack is reached directly.
@@ -390,8 +412,13 @@ class ScenarioRunner:
             full_env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(HOOK_DIR), full_env.get("PYTHONPATH", "")) if p)
             full_env["TUTOR_MEASURE_FILE"] = str(measure_file)
-            if self.plan is not None and self.plan.faults:
-                full_env.update(self.plan.env())
+            # Every program reads the plan (re-read when it changes), so faults injected
+            # while it runs reach it too; `program=` faults pick it by its name.
+            if self.plan is None:
+                self.plan = FaultPlan.create(self._scratch())
+            full_env.update(self.plan.env())
+            full_env["TUTOR_PROGRAM"] = program
+            full_env["TUTOR_PROGRAM_STARTED"] = repr(time.time())
 
         def launch() -> tuple[subprocess.Popen[bytes], OutputTail]:
             proc = subprocess.Popen(_limited(cmd, self.memory_limit), cwd=self.workspace,

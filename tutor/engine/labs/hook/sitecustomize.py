@@ -30,6 +30,17 @@ _path = os.environ.get("TUTOR_MEASURE_FILE")
 _plan_path = os.environ.get("TUTOR_FAULTS_FILE")
 _state = os.environ.get("TUTOR_FAULTS_STATE")
 _reload = os.environ.get("TUTOR_FAULTS_RELOAD") == "1"
+_program = os.environ.get("TUTOR_PROGRAM", "")  # which workspace program this is
+try:  # when the runner started it: a fault added later applies only if `running`
+    _started = float(os.environ.get("TUTOR_PROGRAM_STARTED", "") or "inf")
+except ValueError:
+    _started = float("inf")
+
+
+def _mine(fault):
+    if fault.get("program") not in (None, "", _program):
+        return False
+    return bool(fault.get("running")) or float(fault.get("since") or 0) <= _started
 _lock = threading.Lock()
 _out = None
 INJECTED = "injected by the tutor"
@@ -69,7 +80,8 @@ def _faults():
         if mtime != _plan["mtime"]:
             try:
                 with open(_plan_path) as handle:
-                    _plan["faults"] = list(json.load(handle).get("faults", []))
+                    _plan["faults"] = [f for f in json.load(handle).get("faults", [])
+                                       if _mine(f)]
             except (OSError, ValueError, AttributeError):
                 _plan["faults"] = []
             _plan["mtime"] = mtime
