@@ -270,6 +270,7 @@ class Group:
     def start_one(self) -> None:
         out = open(HERE / "consumers.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen([sys.executable, str(HERE / "worker.py")], cwd=HERE,
+                                env={**os.environ, "LAB07_SCALER_PID": str(os.getpid())},
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         self.running.append(proc)

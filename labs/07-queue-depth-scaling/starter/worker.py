@@ -35,7 +35,9 @@ def on_sigterm(_signum, _frame):
 def main() -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)
-    parent = os.getppid()
+    # The scaler that started us (it says which): if it is gone, so are we — even when it
+    # died while this process was still starting (then our parent is already another).
+    parent = int(os.environ.get("LAB07_SCALER_PID") or os.getppid())
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
     print(f"worker {os.getpid()} polling {QUEUE}", flush=True)
