@@ -29,8 +29,10 @@ def main() -> None:
     ensure_bucket(s3, UPLOADS)
     ensure_bucket(s3, PROCESSED)
 
-    dlq_url = sqs.create_queue(QueueName=f"{QUEUE}-dlq",
-                               Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    # Attributes are set after creation: create_queue refuses an existing queue whose
+    # attributes differ from the ones it is given, so a rerun over an earlier attempt works.
+    dlq_url = sqs.create_queue(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"MessageRetentionPeriod": "1209600"})
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
