@@ -35,6 +35,11 @@ try:  # when the runner started it: a fault added later applies only if `running
     _started = float(os.environ.get("TUTOR_PROGRAM_STARTED", "") or "inf")
 except ValueError:
     _started = float("inf")
+if os.environ.get("LAMBDA_TASK_ROOT"):
+    # In the tutor's Lambda runtime the handler sees Lambda's variables only, as on AWS:
+    # the hook has read its own, and a handler has no child that would need them.
+    for _key in [key for key in os.environ if key.startswith("TUTOR_")]:
+        del os.environ[_key]
 
 
 def _mine(fault):
