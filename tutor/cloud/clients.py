@@ -91,13 +91,23 @@ def client(service: str, endpoint: Endpoint | None = None, *, read_timeout: floa
         return made
 
 
+# WaitTimeSeconds=QUEUE_WAIT sends no WaitTimeSeconds at all, so the queue's own
+# ReceiveMessageWaitTimeSeconds applies: for callers that own the queue and mean to show
+# that default (the quiz's observed scenarios), never for a learner's queue.
+QUEUE_WAIT: Any = object()
+
+
 def explicit_wait(read_timeout: float, params: dict[str, Any], **_: Any) -> None:
     """Every ReceiveMessage the tutor makes states its own WaitTimeSeconds.
 
     Without it the queue's ReceiveMessageWaitTimeSeconds applies: a learner's valid 20 s
     would hold the tutor's receive longer than its read timeout. 0 (a short poll) unless
-    the caller asked for a wait, which must end well before the read timeout.
+    the caller asked for a wait, which must end well before the read timeout, or asked
+    for the queue's own (QUEUE_WAIT).
     """
+    if params.get("WaitTimeSeconds") is QUEUE_WAIT:
+        del params["WaitTimeSeconds"]
+        return
     wait = params.setdefault("WaitTimeSeconds", 0)
     if isinstance(wait, int | float) and wait > read_timeout - 2:
         raise ValueError(f"ReceiveMessage with WaitTimeSeconds={wait} on a client whose read "

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tutor.cloud.clients import QUEUE_WAIT
 from tutor.errors import TutorError, from_boto
 
 if TYPE_CHECKING:
@@ -105,10 +106,13 @@ class Run:
 
     def receive(self, url: str, label: str = "ReceiveMessage", **kwargs: Any
                 ) -> list[dict[str, Any]]:
-        """ReceiveMessage with all attributes; logs what came back and how long it took."""
+        """ReceiveMessage with all attributes; logs what came back and how long it took.
+
+        Without a WaitTimeSeconds the request has none, as a scenario's text says: the
+        queue's ReceiveMessageWaitTimeSeconds applies."""
         began = time.monotonic()
         reply = self.sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"],
-                                         **kwargs)
+                                         **{"WaitTimeSeconds": QUEUE_WAIT, **kwargs})
         messages: list[dict[str, Any]] = reply.get("Messages", [])
         took = time.monotonic() - began
         args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
