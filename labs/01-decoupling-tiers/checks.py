@@ -281,8 +281,10 @@ WORKER_FAULTS = (
 # crash is harmless; one that deletes first (and sends a failed order back to the queue
 # itself) loses the order it had just deleted.
 OUTAGE_FAULTS = (
-    faults.kill("DeleteMessage", when="after", nth=[1, 2], id="kill-after-delete"),
-    faults.kill("DeleteMessageBatch", when="after", nth=[1, 2], id="kill-after-delete-batch"),
+    faults.kill("DeleteMessage", when="after", nth=[1, 2], id="kill-after-delete",
+                running=True),
+    faults.kill("DeleteMessageBatch", when="after", nth=[1, 2], id="kill-after-delete-batch",
+                running=True),
 )
 WORKER_RESTARTS = 5
 # After recovery the tutor waits while orders keep being fulfilled, up to DRAIN_SECONDS,
