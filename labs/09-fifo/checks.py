@@ -437,6 +437,26 @@ def redrive_policy(ctx: CheckContext) -> Outcome:
 
 # --- step 4: a failing message blocks its group, not the others --------------------------
 
+def _send_orders(ctx: CheckContext, url: str, run: str) -> None:
+    """The events of ORDERS orders, as producer.py sends them (interleaved across orders,
+    one group per order, the event id as deduplication id), order POISON_ORDER's payment
+    declined. The tutor sends them itself: step 4 judges the worker, not the producer."""
+    events = [{"event_id": f"{run}-o{n}-{seq}", "order_id": f"{run}-o{n}", "seq": seq,
+               "type": stage, "poison": n == POISON_ORDER and seq == POISON_SEQ}
+              for seq, stage in enumerate(("created", "paid", "packed", "shipped"), start=1)
+              for n in range(1, ORDERS + 1)]
+    sqs = ctx.client("sqs")
+    for first in range(0, len(events), 10):
+        batch = events[first:first + 10]
+        response = sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": json.dumps({**e, "sent_at": time.time()}),
+             "MessageGroupId": e["order_id"], "MessageDeduplicationId": e["event_id"]}
+            for i, e in enumerate(batch)])
+        if response.get("Failed"):
+            raise ScenarioFailed(f"the tutor could not send the orders' events to "
+                                 f"`{ctx.name('orders.fifo')}`: {response['Failed'][0]}")
+
+
 def _redrive_settings(ctx: CheckContext) -> tuple[int, float]:
     """(maxReceiveCount, visibility timeout) of the orders queue, bounded."""
     attrs = ctx.queue_attributes("orders.fifo") or {}
@@ -458,9 +478,7 @@ def poison_run(ctx: CheckContext) -> dict[str, Any]:
     sqs.purge_queue(QueueUrl=dlq)
     (ctx.workspace / "processed.jsonl").unlink(missing_ok=True)
     run = uuid.uuid4().hex[:8]
-    ctx.runner.set_faults([])
-    ctx.runner.run("producer.py", "--run", run, "--orders", str(ORDERS),
-                   "--poison", str(POISON_ORDER), timeout=25)
+    _send_orders(ctx, url, run)
     healthy = {e for e in _all_events(run) if f"-o{POISON_ORDER}-" not in e}
     receives, vt = _redrive_settings(ctx)
     ctx.runner.set_faults(list(WORKER_CRASHES))
