@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -78,3 +79,27 @@ def localstack() -> Iterator[Endpoint]:
         embedded.stop()
         shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
+
+
+@pytest.fixture(scope="session")
+def proven(localstack: Endpoint) -> dict[str, Any]:
+    """Every lab proven once per session, in one pool of TUTOR_CORPUS_PARALLEL (default 4)
+    slots (what `tutor dev check` runs): its self-test in the default account and in a
+    learner's own account, and every case of its mistakes corpus. Keyed by lab id; the
+    self-tests are under `.selftests["default"]` and `.selftests["learner"]`. The first
+    test that asks for it waits for the whole pool: each carries `timeout(3000)`."""
+    from tutor import locations
+    from tutor.engine.labs.corpus import run_corpora
+    from tutor.engine.labs.loader import lab_dirs, load_lab
+
+    labs = [load_lab(path) for path in lab_dirs(locations.labs_dir())]
+    parallel = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "4"))
+    started = time.monotonic()
+    results = run_corpora(labs, localstack, parallel=parallel,
+                          selftests=("default", "learner"))
+    print(f"\nevery lab proven in {time.monotonic() - started:.0f} s, {parallel} at a time")
+    for result in results:
+        for where, test in result.selftests.items():
+            print(f"  {result.lab_id} self-test ({where}): "
+                  f"{ {k: round(v, 1) for k, v in test.phases.items()} }")
+    return {r.lab_id: r for r in results}

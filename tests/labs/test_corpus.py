@@ -2,25 +2,24 @@
 
 Each mistake must fail the step it targets with the words that name it; each variant (a
 right solution written differently) must pass. The cases of all labs run in one pool,
-TUTOR_CORPUS_PARALLEL (default 4) at a time, each slot in a LocalStack account of its own.
+with the labs' self-tests, TUTOR_CORPUS_PARALLEL (default 4) at a time, each slot in a
+LocalStack account of its own (the `proven` fixture).
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tutor import locations
-from tutor.engine.labs.corpus import CorpusResult, load_cases, run_corpora
+from tutor.engine.labs.corpus import load_cases
 from tutor.engine.labs.loader import lab_dirs, load_lab
 
 if TYPE_CHECKING:
-    from tutor.cloud.endpoint import Endpoint
+    from tutor.engine.labs.corpus import CorpusResult
 
 LABS = [path.name for path in lab_dirs(locations.labs_dir())]
-PARALLEL = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "4"))
 
 
 @pytest.mark.parametrize("lab_id", LABS)
@@ -36,18 +35,12 @@ def test_corpus_is_readable_and_big_enough(lab_id: str) -> None:
     assert steps_with_work <= targeted, f"steps no mistake targets: {steps_with_work - targeted}"
 
 
-@pytest.fixture(scope="module")
-def corpora(localstack: Endpoint) -> dict[str, CorpusResult]:
-    labs = [load_lab(locations.labs_dir() / lab_id) for lab_id in LABS]
-    return {r.lab_id: r for r in run_corpora(labs, localstack, parallel=PARALLEL)}
-
-
 @pytest.mark.localstack
 @pytest.mark.slow
-@pytest.mark.timeout(3000)  # the first test waits for the whole pool
+@pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
 @pytest.mark.parametrize("lab_id", LABS)
-def test_lab_corpus(lab_id: str, corpora: dict[str, CorpusResult]) -> None:
-    result = corpora[lab_id]
+def test_lab_corpus(lab_id: str, proven: dict[str, CorpusResult]) -> None:
+    result = proven[lab_id]
     print(f"\n{lab_id}: {result.counts()}, {sum(r.seconds for r in result.results):.0f} s "
           "of case time")
     for case in result.results:

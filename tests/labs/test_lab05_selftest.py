@@ -7,17 +7,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from tests.labs.conftest import SelfTest
+    from tutor.engine.labs.corpus import CorpusResult
 
 
 @pytest.mark.localstack
 @pytest.mark.slow
-@pytest.mark.timeout(480)  # the run is shared with test_selftest; the first one pays
-def test_lab05_selftest(lab_selftest: Callable[[str], SelfTest]) -> None:
-    run = lab_selftest("05-async-offloading")
-    result = run.result
+@pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
+def test_lab05_selftest(proven: dict[str, CorpusResult]) -> None:
+    result = proven["05-async-offloading"].selftests["default"]
     assert result.ok, "\n".join(result.problems)
     solved = result.solution
     assert solved is not None and solved.passed

@@ -13,9 +13,7 @@ import pytest
 from tutor.engine.labs.loader import load_lab
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from tests.labs.conftest import SelfTest
+    from tutor.engine.labs.corpus import CorpusResult
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "07-queue-depth-scaling"
 
@@ -33,10 +31,9 @@ def _workers(root: Path) -> list[psutil.Process]:
 
 @pytest.mark.localstack
 @pytest.mark.slow
-@pytest.mark.timeout(480)  # the run is shared with test_selftest; the first one pays
-def test_lab07_selftest(lab_selftest: Callable[[str], SelfTest]) -> None:
-    run = lab_selftest("07-queue-depth-scaling")
-    result = run.result
+@pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
+def test_lab07_selftest(proven: dict[str, CorpusResult]) -> None:
+    result = proven["07-queue-depth-scaling"].selftests["default"]
     assert result.ok, "\n".join(result.problems)
     solved = result.solution
     assert solved is not None and solved.passed
@@ -47,7 +44,7 @@ def test_lab07_selftest(lab_selftest: Callable[[str], SelfTest]) -> None:
     assert starter is not None
     assert all(not s.passed for s in starter.steps)
     # The scenario stopped the scaler and every consumer: nothing survives it.
-    assert _workers(run.scratch) == []
+    assert _workers(Path(result.scratch)) == []
 
 
 @pytest.mark.localstack

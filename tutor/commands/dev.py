@@ -48,8 +48,9 @@ def _check(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from tutor import locations
+    from tutor.engine.labs.corpus import run_corpora
     from tutor.engine.labs.loader import get_lab, lab_dirs, load_lab
-    from tutor.engine.labs.selftest import SelfTestResult, selftest_lab, validate_content
+    from tutor.engine.labs.selftest import SelfTestResult, validate_content
 
     console = Console(highlight=False, soft_wrap=True, stderr=args.json)
     problems = validate_content(locations.labs_dir(), locations.quizzes_dir())
@@ -69,14 +70,20 @@ def _check(args: argparse.Namespace) -> int:
                     continue
         endpoint, embedded = _endpoint(args, console)
         try:
-            for lab in labs:
-                console.print(f"Proving [bold]{lab.id}[/] ...")
-                result = selftest_lab(lab, endpoint, corpus=not args.no_corpus,
-                                      parallel=max(1, args.parallel))
+            console.print(f"Proving {len(labs)} lab(s), {max(1, args.parallel)} at a time: "
+                          f"{', '.join(lab.id for lab in labs)} ...")
+            proven = run_corpora(labs, endpoint, parallel=max(1, args.parallel),
+                                 cases=not args.no_corpus, selftests=("default",))
+            for corpus in proven:
+                result = corpus.selftests["default"]
+                if not args.no_corpus:
+                    result.corpus = corpus
+                    result.phases["corpus"] = corpus.seconds
+                    result.problems.extend(corpus.failures())
                 results.append(result)
                 phases = ", ".join(f"{k} {v:.1f} s" for k, v in result.phases.items())
                 mark = "[green]✔[/]" if result.ok else "[red]✘[/]"
-                console.print(f"  {mark} {lab.id} in {result.seconds:.1f} s ({phases})")
+                console.print(f"  {mark} {result.lab_id} in {result.seconds:.1f} s ({phases})")
                 if result.corpus is not None:
                     counts = result.corpus.counts()
                     console.print(f"    corpus: {counts['caught']}/{counts['mistakes']} "

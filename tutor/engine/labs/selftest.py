@@ -6,12 +6,11 @@ import importlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.labs.corpus import CorpusResult, load_cases, run_corpus
+from tutor.engine.labs.corpus import CorpusResult, load_cases
 from tutor.engine.labs.loader import Lab, lab_dirs, load_lab, validate_labs
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import LabReport, run_checks
@@ -28,6 +27,8 @@ class SelfTestResult:
     starter: LabReport | None = None
     solution: LabReport | None = None
     corpus: CorpusResult | None = None
+    scratch: str = ""  # the workspace folder it used
+    account: str = ""  # the LocalStack account it ran in
 
     @property
     def ok(self) -> bool:
@@ -62,13 +63,13 @@ def _times(report: LabReport) -> list[float]:
     return [c.seconds for s in report.steps for c in s.checks if not c.skipped]
 
 
-def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None, *,
-                 corpus: bool = False, parallel: int = 3) -> SelfTestResult:
-    """Prove one lab: checks fail on the starter, pass on the solution, reset is clean;
-    with `corpus`, also every mistake of its corpus fails and every variant passes."""
+def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None) -> SelfTestResult:
+    """Prove one lab: checks fail on the starter, pass on the solution, reset is clean.
+    (`corpus.run_corpora` runs several labs' self-tests and corpora in one pool.)"""
     result = SelfTestResult(lab.id)
     own_scratch = scratch is None
     root = scratch or Path(tempfile.mkdtemp(prefix=f"tutor-selftest-{lab.id}-"))
+    result.scratch, result.account = str(root), endpoint.account
     namespace = Namespace(lab.prefix, endpoint)
     try:
         t0 = time.monotonic()
@@ -120,24 +121,7 @@ def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None, *,
                                    f"{changed_files(lab, root)}")
         if namespace.errors:
             result.problems.extend(f"{lab.id}: {e}" for e in namespace.errors)
-        if corpus:
-            t0 = time.monotonic()
-            result.corpus = run_corpus(lab, endpoint, parallel=parallel)
-            result.phases["corpus"] = time.monotonic() - t0
-            result.problems.extend(result.corpus.failures())
     finally:
         if own_scratch:
             shutil.rmtree(root, ignore_errors=True)
     return result
-
-
-def selftest_labs(labs: list[Lab], endpoint: Endpoint,
-                  on_lab: Callable[[SelfTestResult], None] | None = None
-                  ) -> list[SelfTestResult]:
-    results = []
-    for lab in labs:
-        result = selftest_lab(lab, endpoint)
-        results.append(result)
-        if on_lab is not None:
-            on_lab(result)
-    return results
