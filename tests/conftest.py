@@ -82,12 +82,13 @@ def localstack() -> Iterator[Endpoint]:
 
 
 @pytest.fixture(scope="session")
-def proven(localstack: Endpoint) -> dict[str, Any]:
+def proven(localstack: Endpoint, pytestconfig: pytest.Config) -> dict[str, Any]:
     """Every lab proven once per session, in one pool of TUTOR_CORPUS_PARALLEL (default 4)
     slots (what `tutor dev check` runs): its self-test in the default account and in a
     learner's own account, and every case of its mistakes corpus. Keyed by lab id; the
     self-tests are under `.selftests["default"]` and `.selftests["learner"]`. The first
-    test that asks for it waits for the whole pool: each carries `timeout(3000)`."""
+    test that asks for it waits for the whole pool: each carries `timeout(3000)`. The
+    figures go to the terminal (and so to the CI log) at once."""
     from tutor import locations
     from tutor.engine.labs.corpus import run_corpora
     from tutor.engine.labs.loader import lab_dirs, load_lab
@@ -97,9 +98,22 @@ def proven(localstack: Endpoint) -> dict[str, Any]:
     started = time.monotonic()
     results = run_corpora(labs, localstack, parallel=parallel,
                           selftests=("default", "learner"))
-    print(f"\nevery lab proven in {time.monotonic() - started:.0f} s, {parallel} at a time")
+    lines = [f"every lab proven in {time.monotonic() - started:.0f} s, {parallel} at a time "
+             "(self-tests in the default and a learner account, and the mistakes corpus)"]
     for result in results:
-        for where, test in result.selftests.items():
-            print(f"  {result.lab_id} self-test ({where}): "
-                  f"{ {k: round(v, 1) for k, v in test.phases.items()} }")
+        tests = ", ".join(f"{where} {test.seconds:.0f} s"
+                          for where, test in result.selftests.items())
+        counts = result.counts()
+        slowest = sorted(result.results, key=lambda r: -r.seconds)[:3]
+        lines.append(f"  {result.lab_id}: self-test {tests}; corpus {counts['caught']}/"
+                     f"{counts['mistakes']} mistakes caught, {counts['passed']}/"
+                     f"{counts['variants']} variants passed, "
+                     f"{sum(r.seconds for r in result.results):.0f} s of case time "
+                     f"(slowest: {', '.join(f'{r.case.id} {r.seconds:.0f} s' for r in slowest)})")
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    for line in lines:
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line)
     return {r.lab_id: r for r in results}

@@ -9,7 +9,6 @@ import time
 import uuid
 from typing import Any
 
-from botocore.exceptions import ClientError
 
 from tutor.engine.labs import faults
 from tutor.engine.labs.checks import (
@@ -72,15 +71,6 @@ def _bodies(run: str, count: int, invalid: int = 0) -> list[str]:
                       json.dumps({"job": f"j-{run}-bad{i}", "customer": "c0",
                                   "amount_cents": "n/a"}))
     return bodies
-
-
-def _clear(ctx: CheckContext, url: str) -> None:
-    """Empty a queue, in-flight messages included (an invalid job of an earlier run)."""
-    try:
-        ctx.client("sqs").purge_queue(QueueUrl=url)
-    except ClientError:  # PurgeQueueInProgress (AWS allows one a minute): drain instead
-        pass
-    ctx.drain(url)
 
 
 def _queue_wait(ctx: CheckContext) -> float:
@@ -233,8 +223,8 @@ def compare(ctx: CheckContext) -> dict[str, Any]:
     """The same backlog through one_at_a_time.py, then through the learner's batch_worker.py
     (with the faults a batch worker must survive)."""
     url, dlq = ctx.require_queue_url("jobs"), ctx.require_queue_url("jobs-dlq")
-    _clear(ctx, url)
-    _clear(ctx, dlq)
+    ctx.clear(url)
+    ctx.clear(dlq)
     visibility, wait = _visibility(ctx), _queue_wait(ctx)
     results: dict[str, Any] = {"visibility": visibility}
     for role, program, db_name in (("baseline", "one_at_a_time.py", "baseline.db"),
@@ -267,8 +257,8 @@ def compare(ctx: CheckContext) -> dict[str, Any]:
             raise ScenarioFailed(f"one_at_a_time.py did not drain the backlog in "
                                  f"{result['seconds']:g} s",
                                  output, fix="restore it with `tutor lab reset 03`")
-        _clear(ctx, url)
-    _clear(ctx, dlq)
+        ctx.clear(url)
+    ctx.clear(dlq)
     return results
 
 
@@ -514,8 +504,8 @@ def idle_long_polls(ctx: CheckContext) -> Outcome:
 def partial_batch(ctx: CheckContext) -> dict[str, Any]:
     """Batches that mix valid and invalid jobs: the valid ones must still go through."""
     url, dlq = ctx.require_queue_url("jobs"), ctx.require_queue_url("jobs-dlq")
-    _clear(ctx, url)
-    _clear(ctx, dlq)
+    ctx.clear(url)
+    ctx.clear(dlq)
     run = uuid.uuid4().hex[:6]
     (ctx.workspace / "jobs.db").unlink(missing_ok=True)
     bodies = _bodies(run, PARTIAL_VALID, PARTIAL_INVALID)
@@ -538,7 +528,7 @@ def partial_batch(ctx: CheckContext) -> dict[str, Any]:
     valid = sum(1 for k in rows if "bad" not in k)
     # Whatever is still queued, minus the valid jobs not written yet, are invalid ones kept.
     kept = max(0, sum(source) + sum(dead) - (PARTIAL_VALID - valid))
-    _clear(ctx, url)  # the invalid jobs in flight would come back in the next run
+    ctx.clear(url)  # the invalid jobs in flight would come back in the next run
     return {"valid_rows": valid, "invalid_rows": sum(1 for k in rows if "bad" in k),
             "invalid_kept": min(kept, PARTIAL_INVALID), "source": source, "dlq": dead,
             "crashes": _crashes(worker), "output": output}

@@ -8,7 +8,6 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from botocore.exceptions import ClientError
 
 from tutor.engine.labs import faults
 from tutor.engine.labs.checks import (
@@ -87,16 +86,6 @@ def _settings(ctx: CheckContext) -> tuple[int, int]:
                              "message would be retried until its retention ends",
                              fix="finish step 1 first")
     return receives, int(attrs.get("VisibilityTimeout", 30))
-
-
-def _clear(ctx: CheckContext, url: str) -> None:
-    """Empty a queue, also of messages in flight (a failed order of an earlier run that
-    would come back in the middle of this one)."""
-    try:
-        ctx.client("sqs").purge_queue(QueueUrl=url)
-    except ClientError:  # PurgeQueueInProgress (AWS allows one per minute): drain instead
-        pass
-    ctx.drain(url)
 
 
 def _outlive_polls(ctx: CheckContext, programs: list[Program]) -> None:
@@ -322,7 +311,7 @@ def visibility_timeout(ctx: CheckContext) -> Outcome:
 def fleet_run(ctx: CheckContext) -> dict[str, Any]:
     """Six good orders through two workers; count how often each was processed."""
     url = ctx.require_queue_url("orders")
-    _clear(ctx, url)
+    ctx.clear(url)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     run = uuid.uuid4().hex[:6]
     ids = [f"o-{run}-{i}" for i in range(6)]
@@ -377,8 +366,8 @@ POISON_FAULTS = (faults.kill("DeleteMessage", when="after", nth=[1], id="kill-de
 def poison_run(ctx: CheckContext) -> dict[str, Any]:
     """Three good orders and one poison message through two workers, one crash."""
     url, dlq = ctx.require_queue_url("orders"), ctx.require_queue_url("orders-dlq")
-    _clear(ctx, url)
-    _clear(ctx, dlq)
+    ctx.clear(url)
+    ctx.clear(dlq)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     receives, visibility = _settings(ctx)
     # The poison is received maxReceiveCount times, a visibility timeout apart, and moves
@@ -547,8 +536,8 @@ def redrive_run(ctx: CheckContext) -> dict[str, Any]:
     """Dead-letter three mobile-app orders and one garbage order, run redrive.py, then the
     (fixed) workers, with one more order from the web shop (quantity as a number)."""
     url, dlq = ctx.require_queue_url("orders"), ctx.require_queue_url("orders-dlq")
-    _clear(ctx, url)
-    _clear(ctx, dlq)
+    ctx.clear(url)
+    ctx.clear(dlq)
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     receives, _ = _settings(ctx)
     run = uuid.uuid4().hex[:6]
@@ -591,7 +580,7 @@ def redrive_run(ctx: CheckContext) -> dict[str, Any]:
               "at_exit": at_exit, "move_tasks": tasks, "source": ctx.message_counts(url),
               "dlq": ctx.message_counts(dlq), "seconds": round(seconds, 1),
               "redrive_output": redrive.output(10), "output": output}
-    _clear(ctx, url)  # the garbage order, in flight, would come back in the next run
+    ctx.clear(url)  # the garbage order, in flight, would come back in the next run
     return result
 
 

@@ -1150,19 +1150,24 @@ def answers_202(ctx: CheckContext) -> Outcome:
 @check
 def fast_answers(ctx: CheckContext) -> Outcome:
     result = ctx.scenario("web_burst")
-    budget = float(ctx.params.get("p95_ms", 500))
     scan_ms = 1000 * ctx.clock.seconds("scan")
+    # The scan is a sleep: an app that scans in the request can never answer under it,
+    # however fast the machine, while an offloaded app stays under it even on a loaded one
+    # (the reference: p95 about 200 ms idle, 830 ms with the whole test suite running
+    # beside it). A fixed 500 ms rejected the reference on a busy machine.
+    budget = float(ctx.params.get("p95_ms", scan_ms))
     p95 = result["p95_ms"]
     found = (f"p95 {p95} ms (p50 {result['p50_ms']} ms, max {result['max_ms']} ms) for "
              f"{result['sent']} uploads from 8 clients at once")
     if p95 is None:
-        return failed(f"p95 response time <= {budget:g} ms", "no answer at all")
+        return failed(f"p95 response time under {budget:g} ms", "no answer at all")
     if (result["p50_ms"] or 0) > scan_ms:
         found += ": every request still waits for the scan — store the file and answer"
 
-    return expect(p95 <= budget and result["accepted"] > 0,
-                  f"p95 response time <= {budget:g} ms for the uploads, well under "
-                  f"the {scan_ms:g} ms scan ({ctx.clock.explain('scan')})", found,
+    return expect(p95 < budget and result["accepted"] > 0,
+                  f"p95 response time under {budget:g} ms for the uploads, the "
+                  f"{scan_ms:g} ms scan ({ctx.clock.explain('scan')}): no upload waits "
+                  "for the scan", found,
                   p50_ms=result["p50_ms"], p95_ms=p95, max_ms=result["max_ms"])
 
 

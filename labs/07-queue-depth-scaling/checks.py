@@ -410,7 +410,7 @@ def burst_run(ctx: CheckContext) -> dict[str, Any]:
                              fix="run `python infra.py` (step 1)")
     _intact(ctx)
     policy = _policy(ctx)
-    ctx.drain(url)
+    ctx.clear(url)  # in-flight messages of an earlier run too: they would come back
     (ctx.workspace / LEDGER).unlink(missing_ok=True)
     (ctx.workspace / LOG).unlink(missing_ok=True)  # an earlier run's ticks are not this one's
     run = uuid.uuid4().hex[:8]

@@ -444,7 +444,8 @@ def run_corpora(labs: list[Lab], endpoint: Endpoint, *, parallel: int = 3,
             if job is None:
                 return
             here = account(job, slot)
-            scratch = root / f"slot{slot}-{job.lab.spec.number}-{job.where}-{job.index}"
+            kind = "case" if job.case is not None else f"selftest-{job.where}"
+            scratch = root / f"slot{slot}-{job.lab.spec.number}-{kind}-{job.index}"
             try:
                 if job.case is None:
                     try:
