@@ -84,9 +84,10 @@ def localstack() -> Iterator[Endpoint]:
 @pytest.fixture(scope="session")
 def proven(localstack: Endpoint, pytestconfig: pytest.Config) -> dict[str, Any]:
     """Every lab proven once per session, in one pool of TUTOR_CORPUS_PARALLEL (default 4)
-    slots (what `tutor dev check` runs): its self-test in the default account and in a
-    learner's own account, and every case of its mistakes corpus. Keyed by lab id; the
-    self-tests are under `.selftests["default"]` and `.selftests["learner"]`. The first
+    slots (what `tutor dev check` runs): its self-test in a fresh learner account of its
+    own (the stricter account: nothing may assume 000000000000), and every case of its
+    mistakes corpus (slot 0 in the default account, the others in accounts of their own).
+    Keyed by lab id; the self-test is `.selftests["learner"]`. The first
     test that asks for it waits for the whole pool: each carries `timeout(3000)`. The
     figures go to the terminal (and so to the CI log) at once."""
     from tutor import locations
@@ -97,9 +98,9 @@ def proven(localstack: Endpoint, pytestconfig: pytest.Config) -> dict[str, Any]:
     parallel = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "4"))
     started = time.monotonic()
     results = run_corpora(labs, localstack, parallel=parallel,
-                          selftests=("default", "learner"))
+                          selftests=("learner",))
     lines = [f"every lab proven in {time.monotonic() - started:.0f} s, {parallel} at a time "
-             "(self-tests in the default and a learner account, and the mistakes corpus)"]
+             "(self-tests in learner accounts, and the mistakes corpus)"]
     for result in results:
         tests = ", ".join(f"{where} {test.seconds:.0f} s"
                           for where, test in result.selftests.items())
@@ -111,9 +112,10 @@ def proven(localstack: Endpoint, pytestconfig: pytest.Config) -> dict[str, Any]:
                      f"{sum(r.seconds for r in result.results):.0f} s of case time "
                      f"(slowest: {', '.join(f'{r.case.id} {r.seconds:.0f} s' for r in slowest)})")
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(line)
-        else:
-            print(line)
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # past the test's captured output
+            reporter.write_line("")
+            for line in lines:
+                reporter.write_line(line)
     return {r.lab_id: r for r in results}

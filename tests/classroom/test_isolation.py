@@ -1,4 +1,6 @@
-"""Two learners on one LocalStack: each in an account of their own, against the real one."""
+"""Two learners on one LocalStack: each in an account of their own, against the real one.
+
+(Every lab's whole self-test in a learner's account is tests/labs/test_selftest.py.)"""
 
 from __future__ import annotations
 
@@ -27,7 +29,6 @@ from tutor.engine.learner import account_for
 
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
-    from tutor.engine.labs.corpus import CorpusResult
 
 pytestmark = pytest.mark.localstack
 
@@ -243,20 +244,3 @@ def test_lab05_in_a_learner_account_next_to_the_default_one(
     finally:
         Namespace("lab05-", learner_ep).delete()
         Namespace("lab05-", default_ep).delete()
-
-
-LABS = [p.name for p in sorted(locations.labs_dir().iterdir()) if (p / "lab.yaml").is_file()]
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
-@pytest.mark.parametrize("lab_id", LABS)
-def test_every_lab_selftest_in_a_learner_account(lab_id: str, localstack: Endpoint,
-                                                 proven: dict[str, CorpusResult]) -> None:
-    """A classroom learner runs every lab in their own account: SNS subscriptions, event
-    rules, alarms on SQS metrics, Step Functions' SQS tasks all stay in it. (The `proven`
-    pool ran each lab's self-test in a fresh account of its own.)"""
-    result = proven[lab_id].selftests["learner"]
-    assert result.ok, "\n".join(result.problems)
-    assert result.solution is not None and result.solution.passed
-    assert result.account not in ("", localstack.account)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 @pytest.mark.slow
 @pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
 def test_lab05_selftest(proven: dict[str, CorpusResult]) -> None:
-    result = proven["05-async-offloading"].selftests["default"]
+    result = proven["05-async-offloading"].selftests["learner"]
     assert result.ok, "\n".join(result.problems)
     solved = result.solution
     assert solved is not None and solved.passed

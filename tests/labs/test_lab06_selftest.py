@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 @pytest.mark.slow
 @pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
 def test_lab06_selftest(proven: dict[str, CorpusResult]) -> None:
-    result = proven["06-lambda-scaling"].selftests["default"]
+    result = proven["06-lambda-scaling"].selftests["learner"]
     assert result.ok, "\n".join(result.problems)
     solved = result.solution
     assert solved is not None and solved.passed

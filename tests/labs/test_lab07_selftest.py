@@ -33,7 +33,7 @@ def _workers(root: Path) -> list[psutil.Process]:
 @pytest.mark.slow
 @pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
 def test_lab07_selftest(proven: dict[str, CorpusResult]) -> None:
-    result = proven["07-queue-depth-scaling"].selftests["default"]
+    result = proven["07-queue-depth-scaling"].selftests["learner"]
     assert result.ok, "\n".join(result.problems)
     solved = result.solution
     assert solved is not None and solved.passed

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 @pytest.mark.slow
 @pytest.mark.timeout(3000)  # the first test that reads `proven` waits for the pool
 def test_lab10_selftest(proven: dict[str, CorpusResult]) -> None:
-    result = proven["10-step-functions-wait"].selftests["default"]
+    result = proven["10-step-functions-wait"].selftests["learner"]
     assert result.ok, "\n".join(result.problems)
     solved = result.solution
     assert solved is not None and solved.passed

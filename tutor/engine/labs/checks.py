@@ -29,6 +29,10 @@ SCENARIO_TIMEOUT_MAX = 90.0
 # A scenario may extend its own time limit with `ctx.budget(...)` (waits sized from the
 # learner's configuration) up to this many seconds in all.
 SCENARIO_BUDGET_MAX = 180.0
+# A latency budget for an idle machine, plus this many times the tutor's own round trip to
+# LocalStack measured in the same run (CheckContext.api_rtt): a request that sends one
+# message costs about one round trip and the HTTP around it.
+LATENCY_LOAD_FACTOR = 3.0
 
 
 @dataclass
@@ -231,6 +235,19 @@ class CheckContext:
         if url is None:
             raise ScenarioFailed(f"the queue `{self.name(suffix)}` does not exist", fix=fix)
         return url
+
+    def api_rtt(self, samples: int = 5) -> float:
+        """The slowest of `samples` round trips of the tutor's own cheapest SQS call, now:
+        how slowly this machine answers at this moment. A latency budget stated for an
+        idle machine grows by a multiple of it (LATENCY_LOAD_FACTOR), so a loaded machine
+        does not fail a right answer, while a wait for a timeout or a sleep still shows."""
+        sqs = self.client("sqs")
+        worst = 0.0
+        for _ in range(samples):
+            began = time.monotonic()
+            sqs.list_queues(QueueNamePrefix=self.prefix, MaxResults=1)
+            worst = max(worst, time.monotonic() - began)
+        return worst
 
     def message_counts(self, url: str) -> tuple[int, int]:
         """(visible, in flight) messages of a queue."""

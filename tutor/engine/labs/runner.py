@@ -183,17 +183,25 @@ def _unreachable(exc: BaseException, endpoint: Endpoint) -> LocalStackUnreachabl
 
 def _ensure_reachable(ctx: CheckContext) -> None:
     """After a failure: if LocalStack is gone, that, not the learner, is the cause."""
-    from tutor.cloud.health import probe
 
     if ctx.runner.lost.is_set():  # the health watch stopped the programs: not their fault
         raise LocalStackUnreachable(ctx.endpoint.url, "it stopped answering during the check")
-    for _attempt in range(2):  # a busy LocalStack may miss one probe; a dead one refuses
-        health = probe(ctx.endpoint.url, timeout=3.0)
+    _confirm_reachable(ctx.endpoint.url)
+
+
+def _confirm_reachable(url: str, attempts: int = 2, timeout: float = 3.0) -> None:
+    """Raise LocalStackUnreachable unless LocalStack answers its health probe. A busy one
+    may miss a probe (a loaded two-core machine: a 2 s probe timed out at the start of a
+    check run), so it gets `attempts`; a dead one refuses the connection at once."""
+    from tutor.cloud.health import probe
+
+    for _attempt in range(attempts):
+        health = probe(url, timeout=timeout)
         if health.reachable:
             return
         if "refused" in health.error.lower():
             break
-    raise LocalStackUnreachable(ctx.endpoint.url, health.error)
+    raise LocalStackUnreachable(url, health.error)
 
 
 def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResult:
@@ -336,11 +344,7 @@ def run_checks(lab: Lab, endpoint: Endpoint, workspace: Path, *,
     the middle of the run, that error is a CheckRunInterrupted whose `report` has the
     results so far and the steps left as "unreachable" (those are not streamed).
     """
-    from tutor.cloud.health import probe
-
-    health = probe(endpoint.url, timeout=2.0)
-    if not health.reachable:
-        raise LocalStackUnreachable(endpoint.url, health.error)
+    _confirm_reachable(endpoint.url)
     start = time.monotonic()
     started_at = time.time()
     runner = ScenarioRunner(lab.id, lab.prefix, endpoint, workspace)

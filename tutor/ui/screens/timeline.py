@@ -121,6 +121,8 @@ class TimelineScreen(TutorScreen):
         self.show_status()
 
     def apply(self, messages: list[MessageSummary], problem: str) -> None:
+        if self.paused:  # a poll still in flight when the learner paused: the view stays
+            return
         self.refreshes += 1
         self.problem = problem
         if messages != self.messages:
