@@ -83,7 +83,7 @@ def localstack() -> Iterator[Endpoint]:
 
 @pytest.fixture(scope="session")
 def proven(localstack: Endpoint, pytestconfig: pytest.Config) -> dict[str, Any]:
-    """Every lab proven once per session, in one pool of TUTOR_CORPUS_PARALLEL (default 4)
+    """Every lab proven once per session, in one pool of TUTOR_CORPUS_PARALLEL (default 3)
     slots (what `tutor dev check` runs): its self-test in a fresh learner account of its
     own (the stricter account: nothing may assume 000000000000), and every case of its
     mistakes corpus (slot 0 in the default account, the others in accounts of their own).
@@ -95,7 +95,7 @@ def proven(localstack: Endpoint, pytestconfig: pytest.Config) -> dict[str, Any]:
     from tutor.engine.labs.loader import lab_dirs, load_lab
 
     labs = [load_lab(path) for path in lab_dirs(locations.labs_dir())]
-    parallel = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "4"))
+    parallel = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "3"))
     started = time.monotonic()
     results = run_corpora(labs, localstack, parallel=parallel,
                           selftests=("learner",))

@@ -2,7 +2,7 @@
 
 Each mistake must fail the step it targets with the words that name it; each variant (a
 right solution written differently) must pass. The cases of all labs run in one pool,
-with the labs' self-tests, TUTOR_CORPUS_PARALLEL (default 4) at a time, each slot in a
+with the labs' self-tests, TUTOR_CORPUS_PARALLEL (default 3) at a time, each slot in a
 LocalStack account of its own (the `proven` fixture).
 """
 
