@@ -7,11 +7,12 @@ the end.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,9 @@ os.environ.setdefault("AWS_PROFILE", "production-do-not-touch")
 # No stray LocalStack from the developer's shell decides where tests go.
 for _name in ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST"):
     os.environ.pop(_name, None)
+
+# The pool that proves every lab (see pytest_collection_modifyitems and `proven`).
+_POOL = pytest.StashKey[tuple[ProcessPoolExecutor, "Future[Any]", int]]()
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="tutor-test-home-"))
 os.environ["TUTOR_HOME"] = str(_SESSION_HOME)
@@ -81,26 +85,49 @@ def localstack() -> Iterator[Endpoint]:
 
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests that read `proven` run last, and the pool they read starts now, in a
+    process of its own beside the rest of the suite (tests/proving.py)."""
+    waiting = [item for item in items if "proven" in getattr(item, "fixturenames", ())]
+    if not waiting:
+        return
+    items[:] = [item for item in items if item not in waiting] + waiting
+    import proving
+
+    parallel = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "3"))
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(proving.prove_all, parallel,
+                         os.environ.get("TUTOR_TEST_ENDPOINT", "").strip())
+    config.stash[_POOL] = (pool, future, parallel)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """An interrupted session takes the pool (and its LocalStack) along."""
+    held = config.stash.get(_POOL, None)
+    if held is None:
+        return
+    pool, future, _ = held
+    future.cancel()
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 @pytest.fixture(scope="session")
-def proven(localstack: Endpoint, pytestconfig: pytest.Config) -> dict[str, Any]:
+def proven(pytestconfig: pytest.Config) -> dict[str, Any]:
     """Every lab proven once per session, in one pool of TUTOR_CORPUS_PARALLEL (default 3)
     slots (what `tutor dev check` runs): its self-test in a fresh learner account of its
     own (the stricter account: nothing may assume 000000000000), and every case of its
-    mistakes corpus (slot 0 in the default account, the others in accounts of their own).
-    Keyed by lab id; the self-test is `.selftests["learner"]`. The first
-    test that asks for it waits for the whole pool: each carries `timeout(3000)`. The
-    figures go to the terminal (and so to the CI log) at once."""
-    from tutor import locations
-    from tutor.engine.labs.corpus import run_corpora
-    from tutor.engine.labs.loader import lab_dirs, load_lab
-
-    labs = [load_lab(path) for path in lab_dirs(locations.labs_dir())]
-    parallel = int(os.environ.get("TUTOR_CORPUS_PARALLEL", "3"))
-    started = time.monotonic()
-    results = run_corpora(labs, localstack, parallel=parallel,
-                          selftests=("learner",))
-    lines = [f"every lab proven in {time.monotonic() - started:.0f} s, {parallel} at a time "
-             "(self-tests in learner accounts, and the mistakes corpus)"]
+    mistakes corpus, each slot in an account of its own. The pool runs in a process of its
+    own, on a LocalStack of its own, from the end of collection (tests/proving.py).
+    Keyed by lab id; the self-test is `.selftests["learner"]`. The first test that asks
+    for it waits for the pool to finish: each carries `timeout(3000)`. The figures go to
+    the terminal (and so to the CI log) at once."""
+    _, future, parallel = pytestconfig.stash[_POOL]
+    results, seconds = future.result()
+    lines = [f"every lab proven in {seconds:.0f} s, {parallel} at a time, beside the "
+             "rest of the suite (self-tests in learner accounts, and the mistakes corpus)"]
     for result in results:
         tests = ", ".join(f"{where} {test.seconds:.0f} s"
                           for where, test in result.selftests.items())
