@@ -584,7 +584,7 @@ def _drain(ctx: CheckContext, suffix: str, seconds: float) -> list[dict[str, Any
 def _start_workers(ctx: CheckContext, count: int = 1, restarts: int = 0) -> list[Any]:
     """Start the learner's worker(s) and wait until each has made its first SQS call (it
     is about to poll), bounded: a worker still importing boto3 on a busy machine would
-    miss a task's 4 s heartbeat through no fault of its code."""
+    miss a task's 6 s heartbeat through no fault of its code."""
     workers = [ctx.runner.start("worker.py", restarts=restarts) for _ in range(count)]
     ctx.runner.wait_until(lambda: all(w.api_calls("sqs") or not w.alive for w in workers),
                           timeout=15, interval=0.2)
@@ -862,7 +862,7 @@ def slow_order_heartbeats(ctx: CheckContext) -> Outcome:
     beats = int(result["calls"].get("SendTaskHeartbeat", 0))
     ok = info["status"] == "SUCCEEDED" and TRACKING_PREFIX in (info["output"] or "")
     return partial(0.6 * ok + 0.4 * (beats > 0),
-                   "the slow order (5 packing steps, longer than HeartbeatSeconds) to "
+                   "the slow order (9 packing steps, longer than HeartbeatSeconds) to "
                    "SUCCEED because the worker sent heartbeats",
                    f"{_status(info)} in {info['seconds']} s with "
                    f"{beats} SendTaskHeartbeat calls", execution=info,
@@ -885,7 +885,7 @@ def packed_once(ctx: CheckContext) -> Outcome:
         return passed(expected, f"{received} received for {sent} tasks sent", **evidence)
     return failed(expected, f"{received} task messages received for {sent} sent: a message "
                   f"came back while your worker was still packing it (VisibilityTimeout "
-                  f"{visibility:g} s, the slow order packs for 5 s), so the warehouse packed "
+                  f"{visibility:g} s, the slow order packs for 9 s), so the warehouse packed "
                   f"it again; extend the message's visibility (ChangeMessageVisibility) with "
                   f"every heartbeat ({extended} ChangeMessageVisibility calls)", **evidence)
 

@@ -23,7 +23,7 @@ def main() -> None:
     iam = boto3.client("iam")
     arns = []
     # A crashed worker's task must come back while the workflow still waits for it:
-    # longer than one packing step (1 s), shorter than HeartbeatSeconds (4 s).
+    # longer than one packing step (1 s), shorter than HeartbeatSeconds (6 s).
     for name, attributes in (("tasks", {"VisibilityTimeout": "2"}), ("rejections", {})):
         url = sqs.create_queue(QueueName=f"{PREFIX}{name}", Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])

@@ -48,7 +48,7 @@ def pack(order: dict[str, Any], on_step: Callable[[], None] | None = None) -> di
             _seen_busy.add(order_id)
         if first_time:
             raise Busy(f"order {order_id}: all packing stations are busy, try again")
-    steps = 5 if order.get("simulate") == "slow" else 1
+    steps = 9 if order.get("simulate") == "slow" else 1
     for _ in range(steps):
         time.sleep(STEP_SECONDS)
         if on_step is not None:
