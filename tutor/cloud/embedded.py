@@ -66,6 +66,8 @@ def kinesis_ready() -> str:
     """Why Kinesis cannot run here ("" when it can)."""
     import shutil
 
+    if os.environ.get("TUTOR_KINESIS", "").strip().lower() in ("0", "no", "off", "false"):
+        return "TUTOR_KINESIS=0 turns it off"
     if shutil.which("node") is None:
         return "Node.js is not installed (kinesis-mock runs on it)"
     if not (kinesis_mock_dir() / "node_modules" / "kinesis-local" / "main.js").is_file():

@@ -135,7 +135,7 @@ def apply_solution(lab: Lab, endpoint: Endpoint | None = None,
 
 def reset_lab(lab: Lab, endpoint: Endpoint | None = None, store: Any = None) -> ResetResult:
     """Restore the starter and delete every cloud resource with the lab's prefix."""
-    namespace = Namespace(lab.prefix, endpoint or active())
+    namespace = Namespace.of(lab, endpoint or active())
     deleted = namespace.delete()
     left = namespace.resources()
     workspace = reset_workspace(lab)

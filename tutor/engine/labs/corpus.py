@@ -298,7 +298,7 @@ def run_case(lab: Lab, case: Case, endpoint: Endpoint, scratch: Path, *,
     resources for the next case instead of deleting them.
     """
     started = time.monotonic()
-    namespace = Namespace(lab.prefix, endpoint)
+    namespace = Namespace.of(lab, endpoint)
     report: StepReport | None = None
     try:
         index = [s.id for s in lab.spec.steps].index(case.spec.step)
@@ -439,7 +439,7 @@ def run_corpora(labs: list[Lab], endpoint: Endpoint, *, parallel: int = 3,
             if held is not None and (job is None or job.case is None
                                      or job.lab.id != held[0].id):
                 with contextlib.suppress(Exception):  # leave nothing of the last lab
-                    Namespace(held[0].prefix, own).delete()
+                    Namespace.of(held[0], own).delete()
                 held = None
             if job is None:
                 return

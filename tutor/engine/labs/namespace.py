@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.cloud.endpoint import Endpoint
 from tutor.errors import TutorError, from_boto
+
+if TYPE_CHECKING:
+    from tutor.engine.labs.loader import Lab
 
 MAX_PAGES = 50  # bounded listing: 50 pages is far beyond any lab
 
@@ -31,6 +34,16 @@ class Namespace:
     prefix: str
     endpoint: Endpoint
     errors: list[str] = field(default_factory=list)
+    # Look for Kinesis streams too: the first Kinesis call in an account starts a
+    # kinesis-mock process for it (about 110 MB), so only for labs that use Kinesis.
+    streams: bool = True
+
+    @classmethod
+    def of(cls, lab: Lab, endpoint: Endpoint) -> Namespace:
+        """The namespace of `lab` in `endpoint`'s account."""
+        uses = "kinesis" in lab.spec.requires or any(
+            "kinesis" in step.requires for step in lab.spec.steps)
+        return cls(lab.prefix, endpoint, streams=uses)
 
     def _client(self, service: str) -> Any:
         from tutor.cloud.clients import client
@@ -174,6 +187,8 @@ class Namespace:
         Kinesis: a refused listing is not a leftover)."""
         from tutor.cloud.health import probe
 
+        if not self.streams:
+            return []
         if probe(self.endpoint.url, timeout=3.0).services.get("kinesis") not in (
                 "available", "running"):
             return []
@@ -303,6 +318,10 @@ class Namespace:
             with contextlib.suppress(Exception):
                 kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
         kinesis.delete_stream(StreamName=stream, EnforceConsumerDeletion=True)
+        # A stream is DELETING for a while (kinesis-mock: about half a second) and still
+        # listed: wait until it is gone, or a reset would report it as left behind.
+        kinesis.get_waiter("stream_not_exists").wait(
+            StreamName=stream, WaiterConfig={"Delay": 0.25, "MaxAttempts": 80})
 
     def _delete_iam_user(self, user: str) -> None:
         iam = self._client("iam")

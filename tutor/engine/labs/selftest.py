@@ -70,7 +70,7 @@ def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None) -> S
     own_scratch = scratch is None
     root = scratch or Path(tempfile.mkdtemp(prefix=f"tutor-selftest-{lab.id}-"))
     result.scratch, result.account = str(root), endpoint.account
-    namespace = Namespace(lab.prefix, endpoint)
+    namespace = Namespace.of(lab, endpoint)
     try:
         t0 = time.monotonic()
         namespace.delete()  # a clean slate, whatever an earlier run left

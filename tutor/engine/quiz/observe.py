@@ -1,9 +1,9 @@
 """Running a predict-then-observe scenario against LocalStack and keeping the evidence.
 
 A scenario is a small Python function (in `scenarios.py`) that creates its own resources
-(named `quiz-<random>-...`), makes a few real SQS/SNS calls with seconds-scale timings,
-and returns an outcome key that matches one option's `outcome:`. Every call and its
-response land in the evidence shown to the learner. Resources are deleted afterwards,
+(named `quiz-<random>-...`), makes a few real SQS/SNS/Kinesis calls with seconds-scale
+timings, and returns an outcome key that matches one option's `outcome:`. Every call and
+its response land in the evidence shown to the learner. Resources are deleted afterwards,
 whatever happened.
 """
 
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from tutor.engine.quiz.model import Question
 
 TIME_LIMIT = 15.0  # seconds a scenario may take, cleanup excluded
+# A first Kinesis call in an account starts LocalStack's kinesis-mock (a Node.js process):
+# seconds on an idle machine, more on a loaded one. That is the emulator starting, not the
+# experiment, so it is logged and not counted against TIME_LIMIT.
+KINESIS_START_NOTE = 1.0
 
 
 @dataclass
@@ -48,8 +52,11 @@ class Run:
     prefix: str = field(default_factory=lambda: f"quiz-{uuid.uuid4().hex[:8]}")
     evidence: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    excluded: float = 0.0  # seconds not counted: the Kinesis emulator starting
     _queues: list[str] = field(default_factory=list)
     _topics: list[str] = field(default_factory=list)
+    _streams: list[str] = field(default_factory=list)
+    _kinesis_checked: bool = False
 
     def client(self, service: str) -> Any:
         from tutor.cloud.clients import client
@@ -64,8 +71,38 @@ class Run:
     def sns(self) -> Any:
         return self.client("sns")
 
+    @property
+    def kinesis(self) -> Any:
+        """The Kinesis client; the first use checks that this LocalStack runs Kinesis and
+        lets kinesis-mock start outside the scenario's time budget."""
+        client = self.client("kinesis")
+        if not self._kinesis_checked:
+            self._kinesis_checked = True
+            self._start_kinesis(client)
+        return client
+
+    def _start_kinesis(self, client: Any) -> None:
+        from tutor.cloud.endpoint import active
+        from tutor.cloud.health import probe
+
+        url = (self.endpoint or active()).url
+        state = probe(url, timeout=3.0).services.get("kinesis", "absent")
+        if state not in ("available", "running"):
+            raise TutorError(
+                f"This predict question runs on Kinesis, and the LocalStack at {url} does not "
+                f"run it (Kinesis is {state})", "Kinesis not available",
+                "the tutor's embedded LocalStack runs Kinesis once `make install` installed "
+                "kinesis-mock (it needs Node.js); in an exam the documented answer is graded")
+        began = time.monotonic()
+        client.list_streams(Limit=1)
+        took = time.monotonic() - began
+        if took > KINESIS_START_NOTE:
+            self.excluded += took
+            self.log(f"(Kinesis emulator started in {took:.1f} s: the first Kinesis call "
+                     "in this account starts kinesis-mock; not part of the experiment)")
+
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return time.monotonic() - self.started - self.excluded
 
     def log(self, line: str) -> None:
         self.evidence.append(f"[{self.elapsed():5.1f} s] {line}")
@@ -88,6 +125,26 @@ class Run:
         self._topics.append(arn)
         self.log(f"CreateTopic {self.prefix}-{name}")
         return arn
+
+    def stream(self, name: str, shards: int = 1) -> str:
+        """Create a provisioned stream `<prefix>-<name>` and wait until it is ACTIVE."""
+        full = f"{self.prefix}-{name}"
+        kinesis = self.kinesis
+        kinesis.create_stream(StreamName=full, ShardCount=shards,
+                              StreamModeDetails={"StreamMode": "PROVISIONED"})
+        self._streams.append(full)
+        status = "CREATING"
+        deadline = time.monotonic() + 10
+        while status != "ACTIVE" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = kinesis.describe_stream_summary(StreamName=full)[
+                "StreamDescriptionSummary"]["StreamStatus"]
+        self.log(f"CreateStream {full} ({shards} shard{'s' if shards != 1 else ''}) -> "
+                 f"{status}")
+        return full
+
+    def shard_ids(self, stream: str) -> list[str]:
+        return [s["ShardId"] for s in self.kinesis.list_shards(StreamName=stream)["Shards"]]
 
     def arn(self, url: str) -> str:
         attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
@@ -166,6 +223,11 @@ class Run:
         for arn in self._topics:
             try:
                 self.sns.delete_topic(TopicArn=arn)
+            except Exception:
+                pass
+        for stream in self._streams:
+            try:
+                self.kinesis.delete_stream(StreamName=stream, EnforceConsumerDeletion=True)
             except Exception:
                 pass
 
