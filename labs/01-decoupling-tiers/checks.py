@@ -168,6 +168,16 @@ def publish(ctx: CheckContext) -> dict[str, Any]:
     orders = [_order(run, n) for n in range(6)]
     replies = tiers.post_orders(stack.base, orders, threads=3)
     rtt = ctx.api_rtt()  # how slowly this machine answers now: the latency budget's allowance
+    timing = [r["seconds"] for r in replies]
+    if tiers.p95(timing) > _latency_budget(ctx, rtt)[0]:
+        # Six answers make a p95 that one stall of a loaded machine decides. A second round
+        # of six, timed only (its orders are not this run's), and the faster round counts:
+        # a frontend that waits in its request path is slow in both.
+        more = tiers.post_orders(stack.base, [_order(f"t{run}", n) for n in range(6)],
+                                 threads=3)
+        rtt = max(rtt, ctx.api_rtt())
+        if tiers.p95([r["seconds"] for r in more]) < tiers.p95(timing):
+            timing = [r["seconds"] for r in more]
     # A client retries, once, an order that was not accepted (5xx, or no answer).
     refused = {r["order_id"] for r in replies if not 200 <= r["status"] < 300}
     again = tiers.post_orders(stack.base, [o for o in orders if o["order_id"] in refused],
@@ -193,7 +203,7 @@ def publish(ctx: CheckContext) -> dict[str, Any]:
     mine = [m for m in messages
             if isinstance(m["body"], dict) and str(m["body"].get("order_id", "")).startswith(run)]
     return {"run": run, "replies": replies, "again": again, "messages": mine, "rtt": rtt,
-            "stray": len(messages) - len(mine),
+            "timing": timing, "stray": len(messages) - len(mine),
             "fired": [str(f.get("id")) for f in ctx.runner.fired()],
             "output": stack.outputs()}
 
@@ -204,7 +214,7 @@ def accepts_without_downstream(ctx: CheckContext) -> Outcome:
     replies, again = result["replies"], result["again"]
     final = _final(replies, again)
     budget, allowance = _latency_budget(ctx, result["rtt"])
-    worst = tiers.p95([r["seconds"] for r in replies])
+    worst = tiers.p95(result.get("timing") or [r["seconds"] for r in replies])
     want = (f"all {len(final)} orders answered 202 Accepted with p95 <= "
             f"{budget * 1000:.0f} ms{allowance} while NO downstream runs (a client retries "
             "an order "

@@ -30,6 +30,8 @@ def _solved(lab_id: str, endpoint: Endpoint, root: Path) -> tuple[Any, Path]:
 
 @pytest.mark.localstack
 @pytest.mark.slow
+@pytest.mark.usefixtures("after_pool")  # a rate the machine must reach: not beside the pool
+@pytest.mark.timeout(3000)
 def test_lab02_catches_an_unpaced_writer(localstack: Endpoint, tmp_path: Path) -> None:
     lab, work = _solved("02-write-buffering", localstack, tmp_path)
     # Unpaced, and in two threads (the connection limit allows two): one unpaced thread
@@ -57,6 +59,8 @@ def test_lab02_catches_an_unpaced_writer(localstack: Endpoint, tmp_path: Path) -
 
 @pytest.mark.localstack
 @pytest.mark.slow
+@pytest.mark.usefixtures("after_pool")  # duplicates produced in time: not beside the pool
+@pytest.mark.timeout(3000)
 def test_lab04_sees_duplicates_with_a_short_visibility_timeout(localstack: Endpoint,
                                                                tmp_path: Path) -> None:
     lab, work = _solved("04-retry-dlq", localstack, tmp_path)
