@@ -42,13 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also allow this non-loopback emulator host (explicit opt-in)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # a command module not written yet
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -60,19 +54,9 @@ def _sigterm_as_exit(signum: int, _frame: object) -> None:
 
 def _crash_report(exc: BaseException) -> str:
     """Keep the traceback in a file for a bug report; the learner sees one line."""
-    import time
-    import traceback
+    from tutor import locations
 
-    try:
-        from tutor import locations
-
-        path = locations.data_dir() / "crash.log"
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} tutor {__version__}\n")
-            fh.write("".join(traceback.format_exception(exc)))
-        return str(path)
-    except OSError:
-        return "(could not write crash.log)"
+    return locations.record_crash(exc, f"tutor {__version__}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,3 +63,23 @@ def labs_dir() -> Path:
 def quizzes_dir() -> Path:
     override = os.environ.get("TUTOR_QUIZZES_DIR", "").strip()
     return Path(override) if override else PROJECT_ROOT / "quizzes"
+
+
+def crash_log() -> Path:
+    """Where a bug's traceback goes (the learner sees one line naming this file)."""
+    return data_dir() / "crash.log"
+
+
+def record_crash(exc: BaseException, who: str) -> str:
+    """Append `exc`'s traceback to the crash log; returns where it went (or why not)."""
+    import time
+    import traceback
+
+    try:
+        path = crash_log()
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {who}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+        return str(path)
+    except OSError:
+        return "(crash.log could not be written)"

@@ -46,11 +46,7 @@ _SCRUB_NAMES = {"SERVICES", "GATEWAY_LISTEN", "EDGE_PORT", "PERSISTENCE", "DEBUG
 Progress = Callable[[str], None]
 
 
-def lambda_executor_name() -> str | None:
-    """Our Docker-free Lambda executor, when the package ships it."""
-    if importlib.util.find_spec("tutor.cloud.lambda_executor") is not None:
-        return "tutor"
-    return None
+LAMBDA_EXECUTOR = "tutor"  # our Docker-free Lambda executor (tutor.cloud.lambda_executor)
 
 
 KINESIS_MOCK_VERSION = "0.5.2"  # what LocalStack 4.14's Kinesis asks for
@@ -132,9 +128,7 @@ def localstack_env(port: int, data: Path) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": region(),
     })
-    executor = lambda_executor_name()
-    if executor:
-        env["LAMBDA_RUNTIME_EXECUTOR"] = executor
+    env["LAMBDA_RUNTIME_EXECUTOR"] = LAMBDA_EXECUTOR
     # LocalStack's SQS event source mapping sleeps 1 s after every poll (one batch a second)
     # and backs off up to 10 s when idle; labs need it to react within a second.
     env["LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC"] = "0.1"

@@ -14,7 +14,7 @@ def run_app(args: argparse.Namespace) -> int:
     warning = store.warning
     store.close()
     app = make_app(endpoint=args.endpoint, startup_warning=warning)
-    app.hard_exit_log = locations.data_dir() / "crash.log"  # `q` always ends the tutor
+    app.hard_exit_log = locations.crash_log()  # `q` always ends the tutor
     try:
         app.run()
     finally:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tutor.engine.quiz.bank import parse_yaml
+from tutor.engine.content_yaml import parse_yaml
 
 
 @dataclass(frozen=True)

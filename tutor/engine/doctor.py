@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import os
 import platform
 import shutil
@@ -191,10 +190,8 @@ def check_clis(report: Report, endpoint: Endpoint) -> None:
                "SQS and goes to real AWS: use `awslocal` or `aws --endpoint-url ...`")
 
 
-def find_lambda_probe() -> Callable[[Endpoint], tuple[bool, str]] | None:
+def find_lambda_probe() -> Callable[[Endpoint], tuple[bool, str]]:
     """The executor's probe: create, invoke and delete a trivial function."""
-    if importlib.util.find_spec("tutor.cloud.lambda_executor") is None:
-        return None
     # Import the submodule itself: importing it rebinds the package attribute `probe`.
     from tutor.cloud.lambda_executor.probe import run
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from tutor.engine.content_yaml import parse_yaml
 from tutor.engine.progress import ProgressStore
-from tutor.engine.quiz.bank import parse_yaml
 from tutor.engine.quiz.model import Bank
 from tutor.engine.quiz.srs import Clock, Schedule, utc_now
 from tutor.engine.quiz.stats import quiz_stats

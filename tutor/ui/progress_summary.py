@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
+from tutor.engine.overview import lab_steps
 
 if TYPE_CHECKING:
     from tutor.engine.catalog import Entry
@@ -27,21 +27,13 @@ class BankFigures:
             if self.answered else "—"
 
 
-def _step_ids(lab_dir: Path) -> list[str]:
-    try:
-        data = yaml.safe_load((lab_dir / "lab.yaml").read_text(encoding="utf-8"))
-        return [str(s["id"]) for s in data.get("steps", []) if isinstance(s, dict)]
-    except (OSError, yaml.YAMLError, KeyError, AttributeError, TypeError):
-        return []
-
-
 def lab_line(store: ProgressStore, entry: Entry) -> str:
     """e.g. `2/5 steps · best 64%` (passed; mean best score), `✓ complete`, `not started`."""
     state = store.lab_state(entry.id)
     if state["completed_at"]:
         return "✓ complete"
     best = store.best_steps(entry.id)
-    steps = _step_ids(entry.path) or list(best)
+    steps = [step.id for step in lab_steps(entry.path)[1]] or list(best)
     if not best:
         return "started" if state["started_at"] else "not started"
     passed = sum(1 for s in steps if best.get(s, 0.0) >= 1.0)

@@ -8,7 +8,6 @@ learner's programs, drives load) before a step's checks; checks read its result 
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -339,7 +338,3 @@ class CheckContext:
         return removed
 
 
-def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """` — did you mean `x`?` or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else ""

@@ -49,13 +49,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.labs.checks import did_you_mean
+from tutor.engine.content_yaml import parse_yaml
 from tutor.engine.labs.loader import Lab
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import StepReport, run_checks
 from tutor.engine.labs.solution import apply_solution
 from tutor.engine.labs.workspace import copy_solution_files, reset_workspace
-from tutor.engine.quiz.bank import parse_yaml
+from tutor.engine.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from tutor.engine.labs.selftest import SelfTestResult

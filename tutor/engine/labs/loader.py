@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from tutor.engine.labs.checks import CheckFn, ScenarioFn, did_you_mean
+from tutor.engine.content_yaml import parse_yaml
+from tutor.engine.labs.checks import CheckFn, ScenarioFn
 from tutor.engine.labs.clock import LabClock
 from tutor.engine.labs.faults import Fault, from_spec
 from tutor.engine.labs.model import (
@@ -28,7 +29,7 @@ from tutor.engine.labs.model import (
     SolutionAction,
     Step,
 )
-from tutor.engine.quiz.bank import parse_yaml
+from tutor.engine.suggest import did_you_mean
 from tutor.errors import TutorError
 
 _LAB_DIR = re.compile(r"^\d\d-")  # a course folder; fixtures may be named otherwise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import tempfile
 import time
@@ -49,13 +48,10 @@ def validate_content(labs_root: Path, quizzes_root: Path | None) -> list[str]:
             continue
         problems.extend(load_cases(lab)[1])
     if quizzes_root is not None:
-        try:
-            bank = importlib.import_module("tutor.engine.quiz.bank")
-        except ImportError:
-            return problems
-        validate = getattr(bank, "validate_banks", None)
-        if callable(validate) and quizzes_root.is_dir():
-            problems.extend(str(p) for p in validate(quizzes_root))
+        from tutor.engine.quiz.bank import validate_banks
+
+        if quizzes_root.is_dir():
+            problems.extend(str(p) for p in validate_banks(quizzes_root))
     return problems
 
 

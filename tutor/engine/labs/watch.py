@@ -8,9 +8,36 @@ from pathlib import Path
 from tutor.engine.labs.loader import Lab
 from tutor.engine.labs.workspace import IGNORED, workspace_dir
 
-# Files the learner edits; program outputs (ledgers, SQLite files) must not trigger a check.
-WATCHED_SUFFIXES = {".py", ".js", ".mjs", ".cjs", ".json", ".yaml", ".yml", ".sql", ".txt",
-                    ".md"}
+# Files the learner edits; program outputs (ledgers, SQLite files) must not trigger a
+# check. The one list for `tutor lab watch` and the TUI's lab screen.
+WATCHED_SUFFIXES = {".py", ".js", ".mjs", ".cjs", ".ts", ".json", ".yaml", ".yml", ".sql",
+                    ".sh", ".txt", ".toml", ".md"}
+MAX_FILES = 2000  # bounded: a huge folder in the workspace stays cheap to poll
+
+
+def snapshot(root: Path) -> dict[str, float]:
+    """mtime of every watched file under `root`, by relative path."""
+    found: dict[str, float] = {}
+    if not root.is_dir():
+        return found
+    for path in root.rglob("*"):
+        if len(found) >= MAX_FILES:
+            break
+        rel = path.relative_to(root)
+        if IGNORED.intersection(rel.parts) or path.suffix not in WATCHED_SUFFIXES:
+            continue
+        try:
+            if path.is_file():
+                found[str(rel)] = path.stat().st_mtime
+        except OSError:  # deleted between listing and stat
+            continue
+    return found
+
+
+def changed(before: dict[str, float], after: dict[str, float]) -> list[str]:
+    """Files added, changed or removed between two snapshots."""
+    return sorted(name for name in before.keys() | after.keys()
+                  if before.get(name) != after.get(name))
 
 
 class Watcher:
@@ -20,26 +47,14 @@ class Watcher:
         self._seen = self.snapshot()
 
     def snapshot(self) -> dict[str, float]:
-        found: dict[str, float] = {}
-        if not self.root.is_dir():
-            return found
-        for path in self.root.rglob("*"):
-            rel = path.relative_to(self.root)
-            if IGNORED.intersection(rel.parts) or path.suffix not in WATCHED_SUFFIXES:
-                continue
-            try:
-                found[str(rel)] = path.stat().st_mtime
-            except OSError:  # deleted between listing and stat
-                continue
-        return found
+        return snapshot(self.root)
 
     def changes(self) -> list[str]:
         """Files added, changed or removed since the last call."""
         now = self.snapshot()
-        changed = sorted(name for name in now.keys() | self._seen.keys()
-                         if now.get(name) != self._seen.get(name))
+        found = changed(self._seen, now)
         self._seen = now
-        return changed
+        return found
 
     def wait(self, interval: float = 1.0, timeout: float | None = None) -> list[str]:
         """Block until a file changes (or `timeout` s pass: then an empty list)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
+
+from tutor.engine.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,6 @@ def exam_domains(exam_id: str) -> list[Domain]:
 
 
 def suggest(word: str, known: tuple[str, ...] | list[str]) -> str:
-    """' — did you mean X?' for a near miss, else ''."""
-    close = difflib.get_close_matches(word, list(known), n=2, cutoff=0.6)
-    if not close:
-        return ""
-    return " — did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    """' — did you mean X?' for a near miss, else '' (to append to a message)."""
+    hint = did_you_mean(word, known, n=2, quote="'")
+    return f" — {hint}" if hint else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 from typing import Any
@@ -162,7 +161,6 @@ class LabScreen(LabDashboard, TutorScreen):
                 return False
             if action == "chaos":
                 return any(a.kind == parameters[0] for a in self.lab.spec.chaos)
-            return importlib.util.find_spec("tutor.ui.screens.timeline") is not None
         return True
 
     def worker_failed(self, worker: Worker[object]) -> None:

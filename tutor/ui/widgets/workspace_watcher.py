@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from tutor.ui.workspace_watch import changed, snapshot
+from tutor.engine.labs.watch import changed, snapshot
 
 INTERVAL = 1.0  # seconds between two looks at the workspace
 LIMIT = 4 * 3600  # a forgotten watch stops by itself
