@@ -13,7 +13,8 @@ from tutor.cloud import clients
 from tutor.cloud.endpoint import Endpoint
 from tutor.cloud.health import Health
 from tutor.engine.quiz.bank import read_banks
-from tutor.engine.quiz.observe import Run, run_scenario
+from tutor.engine.quiz.observe import Run
+from tutor.engine.quiz.scenarios import run_scenario
 from tutor.errors import TutorError
 
 KINESIS = [q for b in read_banks(locations.quizzes_dir())[0] for q in b.questions

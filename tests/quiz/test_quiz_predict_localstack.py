@@ -14,7 +14,8 @@ from tutor.cloud import clients
 from tutor.cloud.endpoint import Endpoint
 from tutor.engine.quiz.bank import read_banks
 from tutor.engine.quiz.model import Question
-from tutor.engine.quiz.observe import TIME_LIMIT, run_scenario
+from tutor.engine.quiz.observe import TIME_LIMIT
+from tutor.engine.quiz.scenarios import run_scenario
 
 # read_banks, not load_banks: a broken content file elsewhere must not stop these tests
 # (test_all_shipped_banks_are_valid reports it)

@@ -148,7 +148,7 @@ def _show_feedback(io: _Io, fb: Any) -> None:
 
 
 def _run_practice(session: Any, io: _Io, args: argparse.Namespace) -> int:
-    from tutor.engine.quiz.observe import run_scenario
+    from tutor.engine.quiz.scenarios import run_scenario
     from tutor.errors import TutorError
 
     endpoint = None

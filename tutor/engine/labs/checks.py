@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutor.errors import TutorError
+from tutor.engine.labs.scenario import ScenarioFailed
 
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
@@ -143,14 +143,6 @@ class Budget:
     def explain(self) -> str:
         cut = " (the most the tutor waits)" if self.capped else ""
         return f"{self.seconds:.0f} s{cut}, from {self.because}"
-
-
-class ScenarioFailed(TutorError):
-    """A scenario could not produce its measurement (a learner program crashed, hung...)."""
-
-    def __init__(self, message: str, output: str = "", fix: str = "") -> None:
-        super().__init__(message=message, title="Scenario failed", fix=fix)
-        self.output = output
 
 
 @dataclass

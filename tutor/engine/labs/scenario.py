@@ -21,8 +21,17 @@ from urllib.parse import urlsplit
 
 from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.burst import BurstResult, burst
-from tutor.engine.labs.checks import ScenarioFailed
 from tutor.engine.labs.faults import Fault, FaultPlan, fired
+from tutor.errors import TutorError
+
+
+class ScenarioFailed(TutorError):
+    """A scenario could not produce its measurement (a learner program crashed, hung...)."""
+
+    def __init__(self, message: str, output: str = "", fix: str = "") -> None:
+        super().__init__(message=message, title="Scenario failed", fix=fix)
+        self.output = output
+
 
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
 OUTPUT_TAIL = 40  # lines of a learner program's output shown on failure

@@ -6,7 +6,7 @@ Public API (other parts of the tutor call these):
   (`tutor dev check`).
 - `sessions.PracticeSession`, `sessions.ReviewSession`, `sessions.ExamSession`: headless
   sessions for the CLI and the TUI; their methods are documented in `sessions`.
-- `observe.run_scenario(question, endpoint) -> Observation`: run a predict question's
+- `scenarios.run_scenario(question, endpoint) -> Observation`: run a predict question's
   scenario against LocalStack (blocking, < 15 s: call it from a worker thread).
 - `srs.feed_failed_check(store, tags)`: a failed lab check makes the questions on the
   same exam pointers (tags) due for review now.

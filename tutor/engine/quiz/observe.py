@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tutor.cloud.clients import QUEUE_WAIT
-from tutor.errors import TutorError, from_boto
+from tutor.errors import TutorError
 
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
-    from tutor.engine.quiz.model import Question
 
 TIME_LIMIT = 15.0  # seconds a scenario may take, cleanup excluded
 # A first Kinesis call in an account starts LocalStack's kinesis-mock (a Node.js process):
@@ -230,25 +229,3 @@ class Run:
                 self.kinesis.delete_stream(StreamName=stream, EnforceConsumerDeletion=True)
             except Exception:
                 pass
-
-
-def run_scenario(question: Question, endpoint: Endpoint | None = None) -> Observation:
-    """Run the scenario of a predict question for real and report what happened."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from tutor.engine.quiz.scenarios import SCENARIOS
-
-    if question.scenario is None:
-        raise TutorError(f"question {question.id} has no scenario to run", "Not a predict "
-                         "question", "only predict questions can be observed")
-    spec = question.scenario
-    fn = SCENARIOS[spec.name]
-    run = Run(endpoint)
-    try:
-        outcome = fn(run, **spec.params)
-        run.log(f"outcome: {outcome}")
-    except (ClientError, BotoCoreError) as exc:
-        raise from_boto(exc, endpoint.url if endpoint else None) from exc
-    finally:
-        run.cleanup()
-    return Observation(spec.name, outcome, run.evidence, run.elapsed(), run.prefix)

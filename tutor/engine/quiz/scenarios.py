@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tutor.engine.quiz.observe import Run
+from tutor.engine.quiz.observe import Observation, Run
 from tutor.engine.quiz.taxonomy import suggest
+from tutor.errors import TutorError, from_boto
 
 if TYPE_CHECKING:
+    from tutor.cloud.endpoint import Endpoint
     from tutor.engine.quiz.model import Question
 
 ScenarioFn = Callable[..., str]
@@ -424,3 +426,23 @@ def sns_late_subscriber(run: Run, *, early: int = 2, late: int = 1) -> str:
             break
         time.sleep(0.3)
     return f"a={a},b={b}"
+
+
+def run_scenario(question: Question, endpoint: Endpoint | None = None) -> Observation:
+    """Run the scenario of a predict question for real and report what happened."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if question.scenario is None:
+        raise TutorError(f"question {question.id} has no scenario to run", "Not a predict "
+                         "question", "only predict questions can be observed")
+    spec = question.scenario
+    fn = SCENARIOS[spec.name]
+    run = Run(endpoint)
+    try:
+        outcome = fn(run, **spec.params)
+        run.log(f"outcome: {outcome}")
+    except (ClientError, BotoCoreError) as exc:
+        raise from_boto(exc, endpoint.url if endpoint else None) from exc
+    finally:
+        run.cleanup()
+    return Observation(spec.name, outcome, run.evidence, run.elapsed(), run.prefix)

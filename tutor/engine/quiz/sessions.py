@@ -7,7 +7,7 @@ feedback.
     .position -> (index, total)
     .answer(letters, seconds=None, observation=None) -> Feedback
         `letters`: "a,c" or {"a","c"} in display order. For a predict question, run
-        `observe.run_scenario(session.current.question)` first (in a worker: it takes up
+        `scenarios.run_scenario(session.current.question)` first (in a worker: it takes up
         to 15 s) and pass the Observation: it is graded against what happened and the
         evidence comes back in the Feedback; without one it is graded on the documented
         answer. Stores the answer and the FSRS card.

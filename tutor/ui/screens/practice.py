@@ -116,7 +116,7 @@ class PracticeScreen(TutorScreen):
         observation = None
         question = self.session.current.question if self.session.current else None
         if endpoint is not None and question is not None:
-            from tutor.engine.quiz.observe import run_scenario
+            from tutor.engine.quiz.scenarios import run_scenario
 
             observation = run_scenario(question, endpoint)
         self.post_message(self.Graded(self.session.answer(letters, seconds, observation)))
