@@ -48,6 +48,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check tutor tests bench labs
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -86,4 +87,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

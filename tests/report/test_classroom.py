@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from tutor.commands.classtable import print_summary
 from tutor.engine.labs import api
 from tutor.engine.report import export
 from tutor.engine.report.build import learner_report
 from tutor.engine.report.classhtml import to_html
 from tutor.engine.report.classroom import load_exports, summarize, to_dict
-from tutor.engine.report.classtable import print_summary
 from tutor.engine.report.model import LearnerReport
 from tutor.errors import TutorError
 

@@ -55,9 +55,9 @@ def _report(args: argparse.Namespace) -> int:
 def _class_report(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from tutor.commands.classtable import print_summary
     from tutor.engine.report.classhtml import to_html
     from tutor.engine.report.classroom import load_exports, summarize
-    from tutor.engine.report.classtable import print_summary
     from tutor.engine.report.export import write_text
 
     summary = summarize(load_exports(Path(args.folder).expanduser()))
