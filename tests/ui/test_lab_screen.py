@@ -188,9 +188,12 @@ async def test_watch_mode_checks_again_on_save(labs: Path, quizzes: Path,
         assert screen.progress.last_score == ""  # nothing saved yet: nothing checked
         infra = tutor_home / "workspace" / "09-fifo" / "infra.py"
         infra.write_text(infra.read_text() + "\n# saved\n")
+        # The note first: it expires after a few seconds, and a check on a loaded machine
+        # can take longer than that.
+        await until(lambda: any("Saved: checking again" in n for n in notes(app)), pilot,
+                    seconds=30)
         await until(lambda: screen.progress.last_score != "" and not screen.checking, pilot,
                     seconds=60)
-        assert any("Saved: checking again" in n for n in notes(app))
         assert screen.query_one(StepList).states["fifo-queue"].status == "failed"
         watcher = screen.query_one(WorkspaceWatcher)
         polling = [w for w in app.workers if w.node is watcher]

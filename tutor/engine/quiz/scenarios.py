@@ -113,9 +113,12 @@ def long_poll_late_message(run: Run, *, wait: int = 5, send_after: float = 1.0) 
     timer.start()
     try:
         got = run.receive(url, WaitTimeSeconds=wait)
+        took = time.monotonic() - began
     finally:
         timer.cancel()
-    took = time.monotonic() - began
+        # The message can arrive before the sender's SendMessage call has returned and
+        # been logged: wait for it, so that the evidence ends with the outcome.
+        timer.join(timeout=10)
     if got:  # generous margin: the send itself may be slow on a loaded machine
         return "message-early" if took < min(send_after + 3, wait - 0.5) else "message-at-end"
     return "empty-immediately" if took < 0.5 else "empty-after-wait"
