@@ -29,6 +29,7 @@ MACHINE = "fulfilment"
 ROLE = "sfn-role"
 TOKEN_RESOURCE = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 TRACKING_PREFIX = "TRK-"
+SLOW_STEPS = 9  # packing steps of a "slow" order (warehouse.py), each one clock step
 
 
 # --- reading the deployed state machine ------------------------------------------------
@@ -883,11 +884,21 @@ def packed_once(ctx: CheckContext) -> Outcome:
         return failed(expected, "no task was sent to the worker", **evidence)
     if received <= sent:
         return passed(expected, f"{received} received for {sent} tasks sent", **evidence)
+    if received == sent + 1 and extended >= SLOW_STEPS:
+        # The worker extended the visibility at every packing step of the slow order; one
+        # extension arriving after the 2 s ran out (a 1 s step plus the call, on a loaded
+        # machine, or LocalStack's 1 s requeue tick) is the machine, not the design.
+        return passed(expected, f"{received} received for {sent} tasks sent: one message came "
+                      f"back once although your worker extended its visibility at every step "
+                      f"({extended} ChangeMessageVisibility calls); with {visibility:g} s of "
+                      "visibility and 1 s steps the margin is thin on a busy machine",
+                      **evidence)
     return failed(expected, f"{received} task messages received for {sent} sent: a message "
                   f"came back while your worker was still packing it (VisibilityTimeout "
-                  f"{visibility:g} s, the slow order packs for 9 s), so the warehouse packed "
-                  f"it again; extend the message's visibility (ChangeMessageVisibility) with "
-                  f"every heartbeat ({extended} ChangeMessageVisibility calls)", **evidence)
+                  f"{visibility:g} s, the slow order packs for {SLOW_STEPS} s), so the "
+                  "warehouse packed it again; extend the message's visibility "
+                  f"(ChangeMessageVisibility) with every heartbeat ({extended} "
+                  "ChangeMessageVisibility calls)", **evidence)
 
 
 @check
