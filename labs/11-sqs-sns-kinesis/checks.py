@@ -221,7 +221,8 @@ def sqs_run(ctx: CheckContext) -> dict[str, Any]:
         # deletes. Certain already, no need to wait for the rest.
         return expected <= set(counts) and any(n > 1 for n in counts.values())
 
-    ctx.runner.wait_until(settled, timeout=wait, interval=0.3)
+    ctx.wait_progressing(settled, wait, lambda: len(_ledger(ctx, run)),
+                         what="the workers' handling", interval=0.3)
     took = time.time() - start
     wait_attr = (ctx.queue_attributes("orders") or {}).get("ReceiveMessageWaitTimeSeconds", "0")
     ctx.runner.stop_and_outlive_polls(workers, float(wait_attr or 0))
@@ -823,6 +824,33 @@ def _keys(rows: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((r["shard"], r["sequence_number"]) for r in rows)
 
 
+def _committed(ctx: CheckContext) -> tuple[Any, ...]:
+    """What the consumers have committed so far (rows and checkpoints of each .db): it
+    changes while they still work, however slowly the machine lets them."""
+    states = [_read_db(_db(ctx, name)) for name in CONSUMERS]
+    return tuple((len(s["rows"]), tuple(sorted((s["checkpoints"] or {}).items())))
+                 for s in states)
+
+
+def _starts(program: Any) -> list[dict[str, Any]]:
+    """Where the program's processes started each shard (GetShardIterator)."""
+    return [{"pid": e.get("pid"), "shard": e.get("shard", ""), "type": e.get("type", ""),
+             "from": e.get("from")} for e in program.events("api")
+            if e.get("op") == "GetShardIterator" and not e.get("error")]
+
+
+def _read_spans(program: Any) -> list[tuple[int, int]]:
+    """The sequence-number ranges the program's GetRecords calls returned."""
+    spans = []
+    for e in program.events("api"):
+        if e.get("op") == "GetRecords" and e.get("first") and e.get("last"):
+            try:
+                spans.append((int(e["first"]), int(e["last"])))
+            except ValueError:
+                continue
+    return spans
+
+
 def _run_consumers(ctx: CheckContext, records: list[dict[str, Any]], shards: int,
                    crash_billing: bool) -> dict[str, Any]:
     """Start analytics, then billing (with the tutor's crashes if `crash_billing`); wait
@@ -855,15 +883,18 @@ def _run_consumers(ctx: CheckContext, records: list[dict[str, Any]], shards: int
                 done[name] = time.time() - started
         return all(_caught_up(p, shards) or _finished(p) for p in (analytics, billing))
 
-    ctx.runner.wait_until(settled, timeout=wait, interval=0.4)
+    ctx.wait_progressing(settled, wait, lambda: (_committed(ctx), billing.restarts),
+                         what="the consumers' commits")
     outputs = {"analytics": analytics.output(8), "billing": billing.output(12)}
     pids = list(dict.fromkeys(e.get("pid") for e in billing.events("api")))
+    starts, spans = _starts(billing), _read_spans(billing)
     analytics.stop()
     billing.stop()
     fired = _fired(ctx)
     ctx.runner.set_faults([])
     return {"batch": batch, "pause": pause, "done": done, "outputs": outputs,
             "billing_pids": pids, "restarts": billing.restarts, "fired": fired,
+            "billing_starts": starts, "billing_spans": spans,
             "waited": round(time.time() - started, 1),
             "alive": {"analytics": analytics.returncode, "billing": billing.exits}}
 
@@ -905,6 +936,9 @@ def _lost_why(result: dict[str, Any], name: str, lost: list[tuple[str, str]]) ->
     if name == "analytics":
         return ("analytics lost them without any crash: where does it start reading a "
                 "shard it has no checkpoint for?")
+    foreign = _foreign_start(result)
+    if foreign:
+        return foreign
     shard, number = lost[0]
     in_shard = sorted((r for r in rows if r["shard"] == shard),
                       key=lambda r: int(r["sequence_number"]))
@@ -933,6 +967,28 @@ def _lost_why(result: dict[str, Any], name: str, lost: list[tuple[str, str]]) ->
                 "was, and it started again at LATEST")
     return ("after the tutor's crashes billing started again past records it had not "
             "handled: resume after its own last checkpoint, saved with the rows")
+
+
+def _foreign_start(result: dict[str, Any]) -> str:
+    """Why billing lost records, when one of its processes started a shard after a record
+    that billing itself never read: the position came from somewhere else."""
+    spans = result.get("billing_spans", [])
+    analytics = {r["sequence_number"] for r in result["states"]["analytics"]["rows"]}
+    for start in result.get("billing_starts", []):
+        point = start.get("from")
+        if not point or not str(point).isdigit():
+            continue
+        number = int(point)
+        if any(first <= number <= last for first, last in spans):
+            continue  # a record billing read: its own position
+        whose = (" — analytics had handled it: one checkpoint shared by both consumers, so "
+                 "billing resumed at another consumer's position" if point in analytics
+                 else "")
+        return (f"a billing process started {start.get('shard') or 'a shard'} "
+                f"{start.get('type')} ...{str(point)[-6:]}, a record billing never read"
+                f"{whose}; each consumer keeps its own checkpoint, in its own .db, and "
+                "resumes after it")
+    return ""
 
 
 @check
@@ -1150,8 +1206,9 @@ def replay_run(ctx: CheckContext) -> dict[str, Any]:
                       f"{batches} batches of {batch} records for the replay, plus "
                       f"{startup:.1f} s to start consumer.py")
 
-    ctx.runner.wait_until(lambda: _caught_up(billing, shards) or _finished(billing),
-                          timeout=wait, interval=0.4)
+    ctx.wait_progressing(lambda: _caught_up(billing, shards) or _finished(billing), wait,
+                         lambda: (_committed(ctx), billing.restarts),
+                         what="billing's replay commits")
     output = billing.output(10)
     billing.stop()
     after = {name: _read_db(_db(ctx, name)) for name in CONSUMERS}

@@ -175,6 +175,41 @@ class CheckContext:
             granted = min(granted, max(0.0, self.deadline.left() - 5.0))
         return granted
 
+    def wait_progressing(self, condition: Callable[[], bool], seconds: float,
+                         progress: Callable[[], object], *, what: str, grace: float = 8.0,
+                         most: float = 150.0, interval: float = 0.4) -> bool:
+        """Poll `condition` for `seconds` (a `ctx.budget`); past them, go on waiting while
+        `progress()` (a fingerprint: rows committed, checkpoints) changed in the last
+        `grace` s, up to `most` s in all.
+
+        A budget is sized from the learner's configuration for an idle machine; a right
+        program that is still working on a loaded one must not be judged mid-way, while a
+        program that stopped making progress is judged when its budget ends, as before.
+        The extra wait is kept in `ctx.budgets`, so the message says how long the tutor
+        waited and why."""
+        began = time.monotonic()
+        if self.runner.wait_until(condition, timeout=seconds, interval=interval):
+            return True
+        last, changed = progress(), time.monotonic()
+        cap = began + max(seconds, most)
+        if self.deadline is not None:
+            cap = min(cap, self.deadline.limit - 5.0)
+        extended = time.monotonic()
+        while time.monotonic() - changed < grace and time.monotonic() < cap:
+            if self.deadline is not None:
+                self.deadline.extend_to(time.monotonic() + grace + 10.0)
+            if condition():
+                break
+            time.sleep(interval)
+            now = progress()
+            if now != last:
+                last, changed = now, time.monotonic()
+        extra = time.monotonic() - extended
+        if extra >= 1.0:
+            self.budgets.append(Budget(extra, f"{what} still progressing on a busy machine",
+                                       capped=time.monotonic() >= cap))
+        return bool(condition())
+
     def budget_note(self) -> str:
         """`; the tutor waited 38 s, from maxReceiveCount 5 x ...` (or "")."""
         if not self.budgets:

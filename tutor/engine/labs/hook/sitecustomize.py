@@ -254,6 +254,17 @@ def _patch_botocore():
         elif operation_name in ("SendMessageBatch", "DeleteMessageBatch"):
             event["n"] = len(response.get("Successful", []) or [])
             event["failed"] = len(response.get("Failed", []) or [])
+        elif operation_name == "GetRecords":  # how far a consumer has read
+            records = response.get("Records", []) or []
+            event["n"] = len(records)
+            if records:
+                event["first"] = str(records[0].get("SequenceNumber", ""))
+                event["last"] = str(records[-1].get("SequenceNumber", ""))
+        elif operation_name == "GetShardIterator":  # where a consumer starts a shard
+            event["shard"] = str(api_params.get("ShardId", ""))
+            event["type"] = str(api_params.get("ShardIteratorType", ""))
+            if api_params.get("StartingSequenceNumber") is not None:
+                event["from"] = str(api_params["StartingSequenceNumber"])
         _log(event)
         if _plan_path:
             _kill_point("after", operation_name,
