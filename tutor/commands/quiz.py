@@ -14,7 +14,8 @@ import textwrap
 from typing import Any
 
 EXAM_HELP = ("in an exam, a line is an answer (`a` or `a,c`, then the next question) or a "
-             "command: `:next`, `:back`, `:goto N`, `:flag`, `:submit`; end of input submits")
+             "command: `:next`, `:back`, `:goto N`, `:flag`, `:submit`, `:quit` (saved; "
+             "`--resume` goes on); end of input submits")
 
 
 def register(sub: Any) -> None:
@@ -28,6 +29,11 @@ def register(sub: Any) -> None:
     quiz.add_argument("--exam", choices=["saa-c03", "dva-c02"],
                       help="a timed exam drawn to the exam's domain weights")
     quiz.add_argument("--review", action="store_true", help="the spaced-repetition cards due")
+    quiz.add_argument("--resume", action="store_true",
+                      help="go on with the last unfinished exam, with the time it has left")
+    quiz.add_argument("--mistakes", action="store_true",
+                      help="questions answered wrong, most recent first, until answered right")
+    quiz.add_argument("--flagged", action="store_true", help="questions flagged in exams")
     quiz.add_argument("--count", type=int, metavar="N",
                       help="how many questions (practice 10, review 20, exam 65)")
     quiz.add_argument("--minutes", type=float, help="exam time (default 2 min a question)")
@@ -89,6 +95,28 @@ def _quiz(args: argparse.Namespace) -> int:
         io.say(f"Exam date set to {exam_day}." if exam_day else "Exam date cleared.")
         io.emit("exam_date", date=exam_day.isoformat() if exam_day else None)
     banks = _banks()
+    if args.resume:
+        resumed = sessions.ExamSession.resume(banks, store)
+        if resumed is None:
+            io.say("No unfinished exam to resume. Start one with `tutor quiz --exam saa-c03`.")
+            io.emit("resume", found=False)
+            return 0
+        io.emit("resume", found=True, id=resumed.session_id, dropped=resumed.dropped)
+        if resumed.result is not None:
+            io.say("The exam's time ran out while the tutor was closed: it is scored as "
+                   "submitted.")
+            io.emit("result", **resumed.result.to_dict())
+            _show_result(io, resumed.result)
+            return 0
+        if resumed.dropped:
+            io.say(f"{resumed.dropped} question(s) of this exam are no longer in the banks; "
+                   "it goes on without them.")
+        return _run_exam(resumed, io, resumed=True)
+    if args.mistakes or args.flagged:
+        retake = sessions.PracticeSession.retake(
+            banks, store, which="mistakes" if args.mistakes else "flagged",
+            count=args.count or 10)
+        return _run_practice(retake, io, args)
     if args.exam:
         session = sessions.ExamSession.start(banks, store, exam=args.exam, count=args.count,
                                              seed=args.seed, minutes=args.minutes)
@@ -198,11 +226,16 @@ def _practice_summary(session: Any, io: _Io) -> int:
     return 0
 
 
-def _run_exam(exam: Any, io: _Io) -> int:
+def _run_exam(exam: Any, io: _Io, resumed: bool = False) -> int:
     from tutor.errors import TutorError
 
-    io.say(f"{exam.exam.name} ({exam.exam.code}) practice exam: {exam.total} questions, "
-           f"{exam.minutes:g} minutes. Pass mark 720 of 1000.")
+    if resumed:
+        io.say(f"Resuming the {exam.exam.code} practice exam: {exam.total - len(exam.unanswered)}"
+               f" of {exam.total} answered, {exam.time_left() / 60:.0f} minutes left.")
+    else:
+        io.say(f"{exam.exam.name} ({exam.exam.code}) practice exam: {exam.total} questions, "
+               f"{exam.minutes:g} minutes. Pass mark 720 of 1000. Every answer is saved: "
+               "`tutor quiz --resume` goes on after a quit.")
     io.say(EXAM_HELP + ".")
     if exam.shortfall:
         from tutor.engine.quiz.taxonomy import DOMAINS
@@ -230,6 +263,11 @@ def _run_exam(exam: Any, io: _Io) -> int:
                    f"{exam.time_left() / 60:.0f} min left]")
         show = True
         line = io.ask("Answer or command: ")
+        if line == ":quit":
+            io.say("Saved. `tutor quiz --resume` goes on with the time left (the clock runs"
+                   " on, as in the real exam).")
+            io.emit("paused", id=exam.session_id, time_left=round(exam.time_left()))
+            return 0
         if line is None or line == ":submit":
             break
         try:

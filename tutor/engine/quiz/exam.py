@@ -9,10 +9,11 @@ import random
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tutor.engine.progress import ProgressStore
-from tutor.engine.quiz.model import Bank, Question
+from tutor.engine.quiz.model import LETTERS, Bank, Question
 from tutor.engine.quiz.scoring import (
     Feedback,
     Presented,
@@ -29,6 +30,9 @@ from tutor.engine.quiz.taxonomy import DOMAINS, EXAMS, exam_domains
 from tutor.errors import TutorError
 
 Item = tuple[Bank, Question]
+# The version of the state an exam saves as it goes (`exam_sessions.detail`): a change
+# that an older tutor could not resume from bumps it.
+RESUME_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -71,26 +75,98 @@ class ExamSession:
 
     def __init__(self, items: list[Item], exam: str, store: ProgressStore, *,
                  clock: Clock = utc_now, minutes: float | None = None,
-                 seed: int | None = None, session_id: str | None = None) -> None:
+                 seed: int | None = None, session_id: str | None = None,
+                 presented: list[Presented] | None = None,
+                 started: datetime | None = None) -> None:
         self.exam = EXAMS[exam]
         self.items = items
         self.store = store
         self.clock = clock
         self.schedule = Schedule(store, clock)
         rng = random.Random(seed)
-        self.presented = [Presented.shuffled(q, rng) for _b, q in items]
+        self.presented = presented or [Presented.shuffled(q, rng) for _b, q in items]
         self.minutes = minutes if minutes is not None else \
             self.exam.minutes * len(items) / self.exam.questions
         self.session_id = session_id or uuid.uuid4().hex
-        self.started = clock()
+        self.started = started or clock()
         self.index = 0
         self._answers: dict[int, frozenset[str]] = {}
         self._flags: set[int] = set()
         self.result: ExamResult | None = None
         # domain -> (questions its weight asks for, questions the banks could give)
         self.shortfall: dict[str, tuple[int, int]] = {}
-        store.save_exam(self.session_id, self.exam.id, self.started.timestamp(), None, None,
-                        None, {"questions": [q.id for _b, q in items]})
+        self.dropped = 0  # questions of a resumed exam that the banks no longer hold
+        self._save()
+
+    # --- saved as it goes ----------------------------------------------------------
+
+    def _save(self) -> None:
+        """Every answer, flag and move is in the store at once: quitting, a crash or a
+        closed browser tab loses nothing, and `resume` goes on from here."""
+        if self.result is not None:
+            return
+        answers = {str(i): self.presented[i].file_letters(chosen)
+                   for i, chosen in self._answers.items()}
+        self.store.save_exam(self.session_id, self.exam.id, self.started.timestamp(), None,
+                             None, None, {
+                                 "resume": RESUME_FORMAT,
+                                 "questions": [q.id for _b, q in self.items],
+                                 "orders": [list(p.order) for p in self.presented],
+                                 "answers": answers, "flags": sorted(self._flags),
+                                 "index": self.index, "minutes": self.minutes})
+
+    @classmethod
+    def resume(cls, banks: list[Bank], store: ProgressStore, *,
+               clock: Clock = utc_now) -> ExamSession | None:
+        """The last unfinished exam, at its first unanswered question, with the time its
+        clock has left (it ran on while the tutor was closed, as on the real exam); an
+        exam whose time ran out meanwhile comes back submitted (`.result` is set).
+        None when there is nothing to resume."""
+        saved = next((e for e in reversed(store.exams()) if e["finished_at"] is None
+                      and e["detail"].get("resume") == RESUME_FORMAT
+                      and e["bank"] in EXAMS), None)
+        if saved is None:
+            return None
+        detail = saved["detail"]
+        held = {q.id: (b, q) for b in banks for q in b.questions}
+        items: list[Item] = []
+        presented: list[Presented] = []
+        answers: dict[int, frozenset[str]] = {}
+        flags: set[int] = set()
+        orders = detail.get("orders") or []
+        for old, qid in enumerate(detail.get("questions") or []):
+            if qid not in held:
+                continue  # removed from the banks since: the exam goes on without it
+            bank, question = held[qid]
+            order = orders[old] if old < len(orders) else []
+            if sorted(order) != list(range(len(question.options))):
+                shown = Presented.shuffled(question, random.Random(qid))  # edited since
+                letters: list[str] = []
+            else:
+                shown = Presented(question.model_copy(update={
+                    "options": [question.options[i] for i in order]}), tuple(order))
+                letters = detail.get("answers", {}).get(str(old), [])
+            new = len(items)
+            items.append((bank, question))
+            presented.append(shown)
+            if letters:
+                answers[new] = frozenset(LETTERS[shown.order.index(LETTERS.index(x))]
+                                         for x in letters)
+            if old in detail.get("flags", []):
+                flags.add(new)
+        if not items:
+            return None
+        session = cls(items, saved["bank"], store, clock=clock,
+                      minutes=float(detail.get("minutes") or 0) or None,
+                      session_id=saved["id"], presented=presented,
+                      started=datetime.fromtimestamp(saved["started_at"], UTC))
+        session._answers, session._flags = answers, flags
+        session.dropped = len(detail.get("questions") or []) - len(items)
+        session.index = session.unanswered[0] if session.unanswered else 0
+        session._save()
+        if session.expired:
+            session.submit()
+        return session
 
     @classmethod
     def start(cls, banks: list[Bank], store: ProgressStore, *, exam: str = "saa-c03",
@@ -130,18 +206,21 @@ class ExamSession:
             raise TutorError(f"there is no question {index + 1}", "No such question",
                              f"choose 1 to {self.total}")
         self.index = index
+        self._save()
         return self.current
 
     def next(self) -> Presented | None:
         if self.index + 1 >= self.total:
             return None
         self.index += 1
+        self._save()
         return self.current
 
     def previous(self) -> Presented | None:
         if self.index == 0:
             return None
         self.index -= 1
+        self._save()
         return self.current
 
     # --- answering -----------------------------------------------------------------
@@ -165,11 +244,13 @@ class ExamSession:
         q = self.current.question
         chosen = parse_answer(letters if isinstance(letters, str) else ",".join(letters), q)
         self._answers[self.index] = chosen
+        self._save()
         return chosen
 
     def clear(self) -> None:
         self._open()
         self._answers.pop(self.index, None)
+        self._save()
 
     def selection(self, index: int | None = None) -> frozenset[str]:
         return self._answers.get(self.index if index is None else index, frozenset())
@@ -177,6 +258,7 @@ class ExamSession:
     def flag(self, on: bool | None = None) -> bool:
         want = (self.index not in self._flags) if on is None else on
         (self._flags.add if want else self._flags.discard)(self.index)
+        self._save()
         return want
 
     @property

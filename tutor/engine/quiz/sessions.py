@@ -15,6 +15,9 @@ feedback.
     .skip() / .next() -> Presented | None    move on (after feedback, call next())
     .done, .summary() -> {"answered", "correct", "skipped"}
 
+PracticeSession.retake(banks, store, which="mistakes"|"flagged", count=): questions whose
+latest answer was wrong (until answered right), or flagged in an exam; most recent first.
+
 ReviewSession.due(banks, store, clock=, limit=, seed=): the due FSRS cards, most
 forgotten first; with an exam date set, also enough never-seen questions per day to
 see all of them before the exam. Same methods as PracticeSession.
@@ -30,6 +33,10 @@ the count (130 min for 65).
     .shortfall -> {domain: (wanted, got)} for domains the banks are too small for
     .submit() -> ExamResult   scaled score 100-1000 (pass 720), per-domain breakdown,
         feedback for every wrong answer; stores every answer, card and the exam.
+    Every answer, flag and move is saved at once. ExamSession.resume(banks, store,
+    clock=) -> the last unfinished exam at its first unanswered question (None if there is
+    none); its clock ran on while the tutor was closed, and one that ran out meanwhile
+    comes back submitted (`.result` set).
 Predict questions in an exam are graded on the documented answer (no scenario run).
 """
 
@@ -77,6 +84,39 @@ def select(banks: list[Bank], *, bank: str | None = None, topic: str | None = No
             and (pattern is None or pattern in q.patterns)]
 
 
+def mistakes(banks: list[Bank], store: ProgressStore) -> list[Item]:
+    """Questions whose latest answer (practice, review or exam) was wrong, most recent
+    first: one leaves the list when it is answered right."""
+    held = {q.id: (b, q) for b in banks for q in b.questions}
+    latest: dict[str, dict[str, object]] = {}
+    for answer in store.answers():  # in time order: the last one per question wins
+        latest[answer["question_id"]] = answer
+    wrong = [a for a in latest.values() if not a["correct"] and a["question_id"] in held]
+    wrong.sort(key=lambda a: float(a["at"]), reverse=True)  # type: ignore[arg-type]
+    return [held[str(a["question_id"])] for a in wrong]
+
+
+def flagged(banks: list[Bank], store: ProgressStore) -> list[Item]:
+    """Questions flagged in an exam (submitted or not), most recent exam first, until
+    answered right after that exam began."""
+    held = {q.id: (b, q) for b in banks for q in b.questions}
+    right_at: dict[str, float] = {}
+    for answer in store.answers():
+        if answer["correct"]:
+            right_at[answer["question_id"]] = float(answer["at"])
+    picked: dict[str, Item] = {}
+    for exam in reversed(store.exams()):
+        detail = exam["detail"]
+        ids = list(detail.get("flagged") or [])  # a submitted exam: question ids
+        questions = detail.get("questions") or []
+        ids += [questions[i] for i in detail.get("flags") or [] if i < len(questions)]
+        for qid in ids:
+            if qid in held and qid not in picked and \
+                    right_at.get(qid, 0.0) < float(exam["started_at"]):
+                picked[qid] = held[qid]
+    return list(picked.values())
+
+
 class PracticeSession:
     """Questions one at a time with immediate feedback (see the module docstring)."""
 
@@ -105,6 +145,19 @@ class PracticeSession:
                              "try another --topic/--pattern/--bank, or none")
         random.Random(seed).shuffle(items)
         return cls(items[:count], store, clock=clock, seed=seed)
+
+    @classmethod
+    def retake(cls, banks: list[Bank], store: ProgressStore, *, which: str,
+               count: int = 10, clock: Clock = utc_now) -> PracticeSession:
+        """`which` = "mistakes" (answered wrong, until answered right) or "flagged"
+        (flagged in exams), most recent first."""
+        if which not in RETAKES:
+            raise TutorError(f"nothing to retake called '{which}'", "Unknown retake",
+                             "choose " + " or ".join(RETAKES))
+        items = RETAKES[which][0](banks, store)
+        if not items:
+            raise TutorError(RETAKES[which][1], "Nothing to retake", RETAKES[which][2])
+        return cls(items[:count], store, clock=clock)
 
     def _present(self) -> None:
         if self.index < len(self.items):
@@ -192,5 +245,26 @@ class ReviewSession(PracticeSession):
 
 
 
-__all__ = ["DomainScore", "ExamResult", "ExamSession", "Feedback", "OptionFeedback",
-           "PracticeSession", "ReviewSession", "select"]
+RETAKES = {
+    "mistakes": (mistakes, "no question's latest answer is wrong",
+                 "practise or sit an exam; questions you miss come back here until "
+                 "you answer them right"),
+    "flagged": (flagged, "no question is flagged in an exam (or every flagged one has "
+                "been answered right since)",
+                "flag a question in an exam (`:flag`, or f in the TUI) to come back to it"),
+}
+
+
+__all__ = [
+    "RETAKES",
+    "DomainScore",
+    "ExamResult",
+    "ExamSession",
+    "Feedback",
+    "OptionFeedback",
+    "PracticeSession",
+    "ReviewSession",
+    "flagged",
+    "mistakes",
+    "select",
+]
