@@ -164,3 +164,45 @@ async def test_exam_and_results_fit_80x24() -> None:
         bars = str(results.query_one("#domains").render())
         assert "Design Secure Architectures" in bars
         assert max(len(line) for line in bars.splitlines()) <= 78  # no bar is clipped
+
+
+async def test_an_exam_left_midway_is_offered_on_home_and_resumed() -> None:
+    app = make_app(quizzes_dir=REAL_QUIZZES, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_ready(app, pilot)
+        session = ExamSession.start(app.course.banks(), app.course.store(), exam="dva-c02",
+                                    count=10, seed=3)
+        await app.push_screen(ExamScreen(session))
+        q1 = session.current.question
+        await pilot.press(*sorted(q1.correct_letters))
+        await pilot.press("f")
+        await until(lambda: session.flagged == [0], pilot)
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot)
+        assert "Your answers are saved" in app.screen.body
+        await pilot.press("y")
+        await until(lambda: not isinstance(app.screen, (ConfirmDialog, ExamScreen)), pilot)
+        summary = app.screen.query_one("#home-summary")
+        await until(lambda: "Unfinished DVA-C02 exam: 1/10 answered" in str(summary.render()),
+                    pilot)
+        await pilot.press("x")
+        await until(lambda: isinstance(app.screen, ExamScreen), pilot)
+        resumed = app.screen.session
+        assert resumed is not session and resumed.session_id == session.session_id
+        assert resumed.index == 1 and resumed.flagged == [0]
+        assert resumed.selection(0) == frozenset(q1.correct_letters)
+        assert resumed.presented[0].question.id == q1.id
+
+
+async def test_the_chooser_retakes_mistakes() -> None:
+    app = make_app(quizzes_dir=REAL_QUIZZES, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_ready(app, pilot)
+        banks = app.course.banks()
+        missed = banks[1].questions[0]
+        app.course.store().record_answer(missed.id, banks[1].id, "practice", False, ["b"])
+        await pilot.press("b", "enter")
+        await until(lambda: isinstance(app.screen, QuizChooser), pilot)
+        await pilot.press("end", "up", "enter")  # "Retake my mistakes"
+        await until(lambda: type(app.screen).__name__ == "PracticeScreen", pilot)
+        assert app.screen.session.items == [(banks[1], missed)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tutor.engine.overview import lab_steps
 
@@ -65,6 +65,7 @@ class HomeSummary:
     pointers_touched: int
     pointers: int
     weakest: tuple[tuple[str, float], ...]  # (pointer, right-answer rate), worst first
+    pending: dict[str, Any] | None = None  # ExamSession.pending: an exam to resume
 
     def text(self) -> str:
         if self.due:
@@ -85,7 +86,14 @@ class HomeSummary:
         line2 = f"Exam pointers practised: {self.pointers_touched}/{self.pointers}"
         if self.weakest:
             line2 += " · weakest: " + ", ".join(f"{p} {r:.0%}" for p, r in self.weakest)
-        return f"{reviews} · {exam} · progress (p)\n{line2}"
+        text = f"{reviews} · {exam} · progress (p)\n{line2}"
+        if self.pending:
+            p = self.pending
+            left = (f"{p['seconds_left'] / 60:.0f} min left" if p["seconds_left"] > 0
+                    else "time ran out: it will be scored")
+            text += (f"\nUnfinished {p['exam']} exam: {p['answered']}/{p['questions']} "
+                     f"answered, {left} — x resumes it")
+        return text
 
 
 def when(ts: float, now: float | None = None) -> str:
@@ -111,7 +119,10 @@ def home_summary(store: ProgressStore, banks: list[Bank], labs_dir: Path) -> Hom
     pointers = overview.pointer_rows(store, banks, labs_dir)
     rated = sorted((r.rate, r.pointer) for r in pointers if r.rate is not None
                    and r.answered >= 2)
+    from tutor.engine.quiz.exam import ExamSession
+
     return HomeSummary(due, upcoming, exam.isoformat() if exam else None,
                        overview.days_left(exam) if exam else None,
                        sum(1 for r in pointers if r.touched), len(pointers),
-                       tuple((p, rate) for rate, p in rated[:2] if rate < 1.0))
+                       tuple((p, rate) for rate, p in rated[:2] if rate < 1.0),
+                       ExamSession.pending(store))

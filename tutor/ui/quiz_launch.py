@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tutor.engine.quiz.sessions import ExamSession, PracticeSession, ReviewSession
+from tutor.engine.quiz.sessions import RETAKES, ExamSession, PracticeSession, ReviewSession
 from tutor.engine.quiz.taxonomy import EXAMS
 from tutor.errors import TutorError
 from tutor.ui.course import Course
@@ -14,6 +14,16 @@ Session = PracticeSession | ExamSession
 def build_session(choice: QuizChoice, course: Course) -> tuple[Session, str]:
     banks = course.banks()
     store = course.store()
+    if choice.mode == "resume":
+        resumed = ExamSession.resume(banks, store)
+        if resumed is None:
+            raise TutorError("there is no unfinished exam", "Nothing to resume",
+                             "start an exam from a quiz bank (enter on a bank)")
+        return resumed, f"{resumed.exam.code} practice exam (resumed)"
+    if choice.mode in RETAKES:
+        retake = PracticeSession.retake(banks, store, which=choice.mode, count=choice.count)
+        return retake, ("Retake: questions you missed" if choice.mode == "mistakes"
+                        else "Retake: questions you flagged")
     if choice.mode == "exam" and choice.exam:
         exam = ExamSession.start(banks, store, exam=choice.exam, count=choice.count)
         return exam, f"{EXAMS[choice.exam].code} practice exam"

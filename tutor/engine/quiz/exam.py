@@ -115,6 +115,22 @@ class ExamSession:
                                  "answers": answers, "flags": sorted(self._flags),
                                  "index": self.index, "minutes": self.minutes})
 
+    @staticmethod
+    def pending(store: ProgressStore, clock: Clock = utc_now) -> dict[str, Any] | None:
+        """What `resume` would go on with, from the store alone (no banks read): exam,
+        questions, answered, seconds left (0 = it will come back scored)."""
+        saved = next((e for e in reversed(store.exams()) if e["finished_at"] is None
+                      and e["detail"].get("resume") == RESUME_FORMAT
+                      and e["bank"] in EXAMS), None)
+        if saved is None:
+            return None
+        detail = saved["detail"]
+        spent = clock().timestamp() - float(saved["started_at"])
+        left = max(0.0, float(detail.get("minutes") or 0) * 60 - spent)
+        return {"id": saved["id"], "exam": EXAMS[saved["bank"]].code,
+                "questions": len(detail.get("questions") or []),
+                "answered": len(detail.get("answers") or {}), "seconds_left": left}
+
     @classmethod
     def resume(cls, banks: list[Bank], store: ProgressStore, *,
                clock: Clock = utc_now) -> ExamSession | None:

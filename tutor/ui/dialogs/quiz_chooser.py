@@ -20,7 +20,7 @@ SHORT_EXAM = 20  # questions in a drill; the full exam has the real count (65)
 
 @dataclass(frozen=True)
 class QuizChoice:
-    mode: str  # practice | review | exam
+    mode: str  # practice | review | exam | mistakes | flagged | resume
     bank: str | None = None
     topic: str | None = None
     exam: str | None = None
@@ -65,6 +65,10 @@ class QuizChooser(ModalScreen[QuizChoice | None]):
                     options.append(Option(f"Exam {exam.code} — {count} questions, {minutes} min"
                                           f" ({kind})", id=f"exam-{exam.id}-{count}"))
             options.append(Option(f"Review due cards ({self.due} due now)", id="review"))
+            options.append(Option("Retake my mistakes — questions answered wrong, until "
+                                  "answered right", id="mistakes"))
+            options.append(Option("Retake flagged questions — the ones flagged in exams",
+                                  id="flagged"))
             yield OptionList(*options, id="modes")
             with Horizontal():
                 yield Label("Topic")
@@ -89,6 +93,8 @@ class QuizChooser(ModalScreen[QuizChoice | None]):
             self.dismiss(QuizChoice("exam", exam=exam, count=int(count)))
         elif mode == "review":
             self.dismiss(QuizChoice("review", count=20))
+        elif mode in ("mistakes", "flagged"):
+            self.dismiss(QuizChoice(mode, count=20))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):

@@ -199,5 +199,6 @@ class ExamScreen(TutorScreen):
 
     def action_leave(self) -> None:
         self.app.push_screen(ConfirmDialog(
-            "Leave the exam?", "Your answers so far are not scored or saved.",
+            "Leave the exam?", "Your answers are saved: x on the home screen (or `tutor quiz "
+            "--resume`) goes on. The clock runs on, as in the real exam.",
             "Leave", "Stay", danger=True), if_confirmed(self.app.pop_screen))

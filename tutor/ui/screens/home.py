@@ -38,6 +38,7 @@ class HomeScreen(TutorScreen):
         Binding("v", "review", "Review"),
         Binding("p", "progress", "Progress"),
         Binding("e", "exam_date", "Exam date"),
+        Binding("x", "resume_exam", "Resume exam", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
     BLOCKING_GROUPS = frozenset({"quiz"})
@@ -226,7 +227,13 @@ class HomeScreen(TutorScreen):
         from tutor.ui.screens.exam import ExamScreen
         from tutor.ui.screens.practice import PracticeScreen
 
-        if isinstance(message.session, ExamSession):
+        if isinstance(message.session, ExamSession) and message.session.result is not None:
+            from tutor.ui.screens.exam_results import ExamResultsScreen
+
+            self.notify("The exam's time ran out while the tutor was closed: it is scored "
+                        "as submitted", title="Exam over")
+            self.app.push_screen(ExamResultsScreen(message.session.result, message.session))
+        elif isinstance(message.session, ExamSession):
             self.app.push_screen(ExamScreen(message.session))
         else:
             self.app.push_screen(PracticeScreen(message.session, message.title))  # type: ignore[arg-type]
@@ -251,6 +258,11 @@ class HomeScreen(TutorScreen):
 
         session, title = build_session(choice, self.course)
         self.post_message(self.QuizReady(session, title))
+
+    def action_resume_exam(self) -> None:
+        from tutor.ui.dialogs.quiz_chooser import QuizChoice
+
+        self.start_quiz(QuizChoice("resume"))
 
     def action_progress(self) -> None:
         from tutor.ui.screens.progress import ProgressScreen
