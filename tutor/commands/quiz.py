@@ -50,6 +50,13 @@ def register(sub: Any) -> None:
     listing = actions.add_parser("list", help="banks, topics and patterns, with counts")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
+    exporting = actions.add_parser(
+        "export", help="your weak spots (missed questions, lab-failure cards) for Anki or CSV",
+        description="Write the questions whose latest answer is wrong, and the review cards "
+        "that failed lab checks made due, with every option's explanation on the back.")
+    exporting.add_argument("--anki", metavar="FILE.apkg", help="an Anki deck (import it in Anki)")
+    exporting.add_argument("--csv", metavar="FILE.csv", help="one row per question")
+    exporting.set_defaults(handler=_export)
 
 
 class _Io:
@@ -358,9 +365,11 @@ def _stats(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from tutor.engine.quiz.taxonomy import DOMAINS, PATTERNS, TAGS
+    from tutor.engine.quiz.audit import MOCKS, mock_needs
+    from tutor.engine.quiz.taxonomy import DOMAINS, EXAMS, PATTERNS, TAGS
 
     banks = _banks()
+    needs = {d: n for exam in EXAMS for d, n in mock_needs(exam).items()}
     questions = [q for b in banks for q in b.questions]
     tags = Counter(t for q in questions for t in q.tags)
     patterns = Counter(p for q in questions for p in q.patterns)
@@ -371,6 +380,7 @@ def _list(args: argparse.Namespace) -> int:
         "topics": {t: tags[t] for t in dict.fromkeys(TAGS)},
         "patterns": {p: patterns[p] for p in PATTERNS},
         "domains": {d: domains[d] for d in DOMAINS},
+        "mock_needs": needs,
     }
     if args.json:
         print(json.dumps(report))
@@ -381,7 +391,24 @@ def _list(args: argparse.Namespace) -> int:
     print("\nTopics (--topic): " + ", ".join(f"{t} ({n})" for t, n in report["topics"].items()))
     print("\nPatterns (--pattern): "
           + ", ".join(f"{p} ({n})" for p, n in report["patterns"].items()))
-    print("\nExam domains (--exam):")
+    print(f"\nExam domains (--exam), against what {MOCKS} full mocks with no repeat need:")
     for d, n in report["domains"].items():
-        print(f"  {DOMAINS[d].exam} {DOMAINS[d].name:<40} {n:>3} questions")
+        need = needs.get(d, 0)
+        mark = "" if n >= need else f"  short by {need - n}"
+        print(f"  {DOMAINS[d].exam} {DOMAINS[d].name:<40} {n:>3} questions "
+              f"(need {need}){mark}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tutor.engine.progress import open_store
+    from tutor.engine.quiz.export import export
+
+    count, written = export(_banks(), open_store(),
+                            anki=Path(args.anki).expanduser() if args.anki else None,
+                            csv_path=Path(args.csv).expanduser() if args.csv else None)
+    for path in written:
+        print(f"wrote {path} ({count} question(s))")
     return 0
