@@ -62,6 +62,17 @@ def _struggles(summary: ClassSummary) -> Table:
     return table
 
 
+def _disputes(summary: ClassSummary) -> Table:
+    table = Table(title="Disputed questions and checks", title_justify="left")
+    table.add_column("item")
+    table.add_column("learners", justify="right")
+    table.add_column("what they reported")
+    for d in summary.disputes:
+        table.add_row(Text(f"{d.kind} {d.item}"), str(len(d.learners)),
+                      Text(" · ".join(d.notes)))
+    return table
+
+
 def _labs(summary: ClassSummary) -> Table:
     table = Table(title="Labs and steps", title_justify="left")
     table.add_column("lab / step")
@@ -101,8 +112,8 @@ def renderable(summary: ClassSummary, warnings: bool = True) -> Group:
     parts: list[Table | Text] = [
         Text.from_markup(f"[yellow]warning:[/] {escape(w)}")
         for w in (summary.warnings if warnings else [])]
-    parts += [_struggles(summary), _learners(summary), _matrix(summary), _labs(summary),
-              _pointers(summary)]
+    parts += [_struggles(summary), *([_disputes(summary)] if summary.disputes else []),
+              _learners(summary), _matrix(summary), _labs(summary), _pointers(summary)]
     return Group(*parts)
 
 

@@ -29,6 +29,24 @@ def register(sub: Any) -> None:
     klass.add_argument("-o", "--output", metavar="HTML", default="class-report.html",
                        help="the HTML page to write (default: class-report.html)")
     klass.set_defaults(handler=_class_report)
+    problem = sub.add_parser(
+        "problem", help="report a problem with a question or a check, for your teacher",
+        description="Record what looks wrong with a question (its id, e.g. sec-001) or a "
+        "lab check (LAB/STEP, e.g. 04-retry-dlq/redrive, or 04/redrive/CHECK), with your "
+        "note and the content version. `tutor report` carries it; the class report lists "
+        "reports per item.")
+    problem.add_argument("item", metavar="ITEM", help="a question id, or LAB/STEP[/CHECK]")
+    problem.add_argument("note", metavar="NOTE", nargs="+", help="what looks wrong, and why")
+    problem.set_defaults(handler=_problem)
+    importing = sub.add_parser(
+        "import", help="merge a `tutor report` JSON export from another machine",
+        description="Add the answers, review cards, lab results, exams and reports of an "
+        "export (`tutor report -o FILE.json`) to this machine's progress. Nothing local is "
+        "lost or overwritten, and importing the same file twice changes nothing.")
+    importing.add_argument("file", metavar="FILE", help="a tutor report JSON file")
+    importing.add_argument("--other-learner", action="store_true",
+                           help="import an export of another learner id into this store")
+    importing.set_defaults(handler=_import)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -66,4 +84,27 @@ def _class_report(args: argparse.Namespace) -> int:
     print_summary(summary, Console(), warnings=False)
     path = write_text(Path(args.output).expanduser(), to_html(summary))
     print(f"wrote {path} ({len(summary.learners)} learner(s))", file=sys.stderr)
+    return 0
+
+
+def _problem(args: argparse.Namespace) -> int:
+    from tutor import locations
+    from tutor.engine.problems import report_problem
+    from tutor.engine.progress import open_store
+
+    item = report_problem(open_store(), args.item, " ".join(args.note), locations.labs_dir(),
+                          locations.quizzes_dir())
+    print(f"Recorded your report on {item.kind} {item.id} ({item.title}). `tutor report` "
+          "carries it to your teacher.")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from tutor.engine.progress import open_store
+    from tutor.engine.report.importing import import_export
+
+    store = open_store()
+    result = import_export(Path(args.file).expanduser(), store,
+                           other_learner=args.other_learner)
+    print(f"Imported {args.file}: {result.line()}.")
     return 0

@@ -78,6 +78,17 @@ MIGRATIONS: list[str] = [
         detail TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 3: problems learners report with a question or a check, for the teacher
+    """
+    CREATE TABLE problem_reports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        item TEXT NOT NULL,
+        note TEXT NOT NULL,
+        content_version TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 OPEN_TIMEOUT = 20.0  # seconds a store waits for another process that holds it at open
@@ -401,6 +412,16 @@ class ProgressStore:
     def exams(self) -> list[dict[str, Any]]:
         rows = self._conn().execute("SELECT * FROM exam_sessions ORDER BY started_at")
         return [dict(row) | {"detail": json.loads(row["detail"])} for row in rows]
+
+    def record_problem(self, kind: str, item: str, note: str, content_version: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO problem_reports (kind, item, note, content_version, at)"
+                         " VALUES (?, ?, ?, ?, ?)", (kind, item, note, content_version,
+                                                     time.time()))
+
+    def problems(self) -> list[dict[str, Any]]:
+        rows = self._conn().execute("SELECT * FROM problem_reports ORDER BY at, id")
+        return [dict(row) for row in rows]
 
     def set_setting(self, key: str, value: Any) -> None:
         with self.transaction() as conn:

@@ -17,6 +17,7 @@ from tutor.engine.report.model import (
     ExamEntry,
     LabEntry,
     LearnerReport,
+    ProblemEntry,
     QuizEntry,
     StepEntry,
     Tally,
@@ -165,11 +166,18 @@ def build_report(store: ProgressStore, labs: Sequence[Lab], banks: Sequence[Bank
                  content_version: str, learner: str | None = None,
                  now: datetime | None = None, warnings: Sequence[str] = ()) -> LearnerReport:
     """The learner's results over the given content (labs in course order)."""
+    from tutor.engine.progress_sync import dump
+
     moment = now or datetime.now(UTC)
+    problems = [ProblemEntry(kind=p["kind"], item=p["item"], note=p["note"],
+                             content_version=p["content_version"],
+                             at=datetime.fromtimestamp(p["at"], UTC))
+                for p in store.problems() if p["kind"] in ("question", "check")]
     return LearnerReport(
         tutor_version=__version__, content_version=content_version, generated_at=moment,
         learner=learner, labs=[lab_entry(lab, store) for lab in labs],
-        quiz=quiz_entry(store, banks, moment), warnings=list(warnings))
+        quiz=quiz_entry(store, banks, moment), warnings=list(warnings),
+        problems=problems, records=dump(store))
 
 
 def learner_report(store: ProgressStore | None = None) -> LearnerReport:

@@ -96,6 +96,13 @@ def _struggles(s: ClassSummary) -> str:
     return _table(["What", "Pass / correct", "Evidence"], rows, text=(0, 2))
 
 
+def _disputes(s: ClassSummary) -> str:
+    rows = [("<tr>" + _cell(f"{d.kind} {d.item}") + _cell(len(d.learners), True)
+             + _cell(" · ".join(d.notes)) + "</tr>") for d in s.disputes]
+    return _table(["Item", "Learners", "What they reported (content version)"], rows,
+                  text=(0, 2))
+
+
 MARK = {"completed": "done", "in_progress": "", "not_started": "-"}
 
 
@@ -174,6 +181,7 @@ generated {escape(when)} by sqs-tutor {escape(__version__)}. Content versions: {
 more checks per learner first), and exam pointers with the lowest share of correct quiz
 answers (among pointers with at least 3 answers, when there are any).</p>
 {_struggles(summary)}
+{'<h2>Disputed questions and checks</h2>' + _disputes(summary) if summary.disputes else ""}
 <h2>Learners</h2>
 <p class="note">Lab time: the gaps of at most 30 minutes between a learner's recorded lab
 events (start or reset, each check, completion), summed: a lower bound. Quiz time: the time

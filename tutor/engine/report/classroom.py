@@ -43,7 +43,7 @@ class Loaded:
     warnings: list[str]
 
 
-def _read(path: Path) -> LearnerReport | str:
+def read_export(path: Path) -> LearnerReport | str:
     """The report in a file, or why it is not one (one line)."""
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -85,7 +85,7 @@ def load_exports(folder: Path) -> Loaded:
     by_learner: dict[str, Export] = {}
     exports: list[Export] = []
     for path in files:
-        found = _read(path)
+        found = read_export(path)
         if isinstance(found, str):
             warnings.append(f"{path}: skipped, {found}")
             continue
@@ -197,6 +197,16 @@ class TallyRow:
 
 
 @dataclass
+class DisputeRow:
+    """One question or check that learners reported a problem with."""
+
+    kind: str
+    item: str
+    learners: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # "learner: note (content version)"
+
+
+@dataclass
 class ClassSummary:
     folder: str
     generated_at: datetime
@@ -211,6 +221,7 @@ class ClassSummary:
     versions: dict[str, list[str]]  # content version -> learners
     main_version: str
     warnings: list[str]
+    disputes: list[DisputeRow] = field(default_factory=list)  # most learners first
 
     @property
     def mixed_versions(self) -> bool:
@@ -294,6 +305,14 @@ def summarize(loaded: Loaded, now: datetime | None = None) -> ClassSummary:
                 erow = exam_domains.setdefault(tally.id, TallyRow(tally.id, tally.name))
                 erow.correct += tally.correct
                 erow.total += tally.total
+    disputes: dict[tuple[str, str], DisputeRow] = {}
+    for export in exports:
+        for problem in export.report.problems:
+            dispute = disputes.setdefault((problem.kind, problem.item),
+                                          DisputeRow(problem.kind, problem.item))
+            if export.name not in dispute.learners:
+                dispute.learners.append(export.name)
+            dispute.notes.append(f"{export.name}: {problem.note} ({problem.content_version})")
     step_rows = list(steps.values())
     hardest_steps = sorted((s for s in step_rows if s.attempted),
                            key=lambda s: (s.pass_rate or 0.0, -s.mean_attempts, -s.attempted,
@@ -311,7 +330,8 @@ def summarize(loaded: Loaded, now: datetime | None = None) -> ClassSummary:
         pointers=pointer_rows, domains=sorted(domains.values(), key=lambda d: d.id),
         exam_domains=sorted(exam_domains.values(), key=lambda d: d.id),
         hardest_steps=hardest_steps, hardest_pointers=hardest_pointers,
-        versions=dict(versions), main_version=main_version, warnings=warnings)
+        versions=dict(versions), main_version=main_version, warnings=warnings,
+        disputes=sorted(disputes.values(), key=lambda d: (-len(d.learners), d.item)))
 
 
 def duration(seconds: float | None) -> str:
@@ -348,6 +368,7 @@ def to_dict(summary: ClassSummary) -> dict[str, Any]:
         "hardest_pointers": [tally(p) for p in summary.hardest_pointers],
         "domains": [tally(d) for d in summary.domains],
         "exam_domains": [tally(d) for d in summary.exam_domains],
+        "disputes": [vars(d) for d in summary.disputes],
         "versions": summary.versions, "main_version": summary.main_version,
         "warnings": summary.warnings,
     }

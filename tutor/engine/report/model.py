@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
@@ -125,6 +125,16 @@ class QuizEntry(_Model):
     unknown_answers: int = 0  # answers to questions no longer in the banks
 
 
+class ProblemEntry(_Model):
+    """A problem the learner reported with a question or a check (`tutor problem`)."""
+
+    kind: Literal["question", "check"]
+    item: str  # a question id, or lab/step[/check]
+    note: str
+    content_version: str  # the content the learner had when reporting
+    at: datetime
+
+
 class LearnerReport(_Model):
     format: Literal["sqs-tutor-report"] = FORMAT
     format_version: int = FORMAT_VERSION
@@ -135,6 +145,10 @@ class LearnerReport(_Model):
     labs: list[LabEntry]
     quiz: QuizEntry
     warnings: list[str] = Field(default_factory=list)
+    problems: list[ProblemEntry] = Field(default_factory=list)
+    # The store's records (tutor.engine.progress_sync), for `tutor import` on another
+    # machine; a class report does not read them.
+    records: dict[str, Any] | None = None
 
     @field_validator("generated_at")
     @classmethod
