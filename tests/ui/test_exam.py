@@ -206,3 +206,28 @@ async def test_the_chooser_retakes_mistakes() -> None:
         await pilot.press("end", "up", "enter")  # "Retake my mistakes"
         await until(lambda: type(app.screen).__name__ == "PracticeScreen", pilot)
         assert app.screen.session.items == [(banks[1], missed)]
+
+
+async def test_a_problem_is_reported_from_the_question_on_screen() -> None:
+    from tutor.ui.dialogs.report_problem import ReportProblemDialog
+
+    app = make_app(quizzes_dir=REAL_QUIZZES, connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_ready(app, pilot)
+        await pilot.press("exclamation_mark")  # nothing on screen to report
+        await until(lambda: any("Open a question" in n for n in notes(app)), pilot)
+        session = ExamSession.start(app.course.banks(), app.course.store(), exam="saa-c03",
+                                    count=5, seed=1)
+        await app.push_screen(ExamScreen(session))
+        qid = session.current.question.id
+        await pilot.press("exclamation_mark")
+        await until(lambda: isinstance(app.screen, ReportProblemDialog), pilot)
+        await pilot.press("enter")  # an empty note is refused
+        assert isinstance(app.screen, ReportProblemDialog)
+        await pilot.press(*"option b is right too")
+        await pilot.press("enter")
+        await until(lambda: any("Problem reported" in n for n in notes(app)), pilot)
+        assert isinstance(app.screen, ExamScreen)
+        [saved] = app.course.store().problems()
+        assert (saved["kind"], saved["item"], saved["note"]) == ("question", qid,
+                                                                 "option b is right too")

@@ -130,7 +130,7 @@ async def test_chooser_review_serves_due_cards_or_says_none(quizzes: Path) -> No
         await until(lambda: banks.get_row("ui-fixture")[-1] == "0", pilot)
         await pilot.press("b", "enter")
         await until(lambda: isinstance(app.screen, QuizChooser), pilot)
-        await pilot.press("end", "enter")  # review, the last option: none due
+        await pilot.press("end", "up", "up", "enter")  # review, before the retakes: none due
         await until(lambda: isinstance(app.screen, ErrorDialog), pilot)
         assert app.screen.error.title == "Nothing to review"
         await pilot.press("escape")
@@ -145,7 +145,7 @@ async def test_chooser_review_serves_due_cards_or_says_none(quizzes: Path) -> No
                     and banks.get_row("ui-fixture")[-1] == "1", pilot)
         await pilot.press("b", "enter")
         await until(lambda: isinstance(app.screen, QuizChooser), pilot)
-        await pilot.press("end", "enter")
+        await pilot.press("end", "up", "up", "enter")
         await until(lambda: isinstance(app.screen, PracticeScreen), pilot)
         assert app.screen.title_text == "Review: 1 due card"
         assert app.screen.session.current.question.id == "ui-single"

@@ -40,6 +40,9 @@ class ExamScreen(TutorScreen):
             super().__init__()
             self.result = result
 
+    def report_item(self) -> str | None:
+        return self.session.current.question.id
+
     def __init__(self, session: ExamSession) -> None:
         super().__init__()
         self.session = session

@@ -24,6 +24,7 @@ Progress is kept in `{store}`.
 | `q` | quit (LocalStack started by the tutor stops with it) |
 | `escape` | back |
 | `ctrl+r` | restart the tutor's own LocalStack once it was lost (progress, files kept) |
+| `!` | report a problem with the question or lab step on screen, for your teacher |
 
 ## Home
 | Key | Does |
@@ -34,6 +35,7 @@ Progress is kept in `{store}`.
 | `p` | progress: per lab, per exam pointer, past exams, what is due |
 | `e` | set the exam date (reviews are planned to finish the day before) |
 | `r` | re-read labs, banks and progress |
+| `x` | resume the unfinished exam (its clock ran on while you were away) |
 
 The bar at the bottom shows LocalStack: booting, ready (with its address; in your own
 shell run `eval "$(tutor env)"` to point the AWS CLI and SDKs at it), or lost.
@@ -73,7 +75,7 @@ shell run `eval "$(tutor env)"` to point the AWS CLI and SDKs at it), or lost.
 | `f` | flag the question for review (pick option f with `6`) |
 | `backspace` | clear the answer of this question |
 | `g` | the navigator: arrows move, `enter` jumps to that question |
-| `escape` | leave the exam (asks first; nothing is scored) |
+| `escape` | leave the exam (asks first; it is saved, `x` on the home screen resumes it) |
 | `ctrl+s` | submit the exam (asks first, listing unanswered and flagged questions) |
 
 Predict-then-observe questions run a small scenario against LocalStack after you

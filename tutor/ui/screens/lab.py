@@ -207,6 +207,10 @@ class LabScreen(LabDashboard, TutorScreen):
     def selected(self) -> str | None:
         return self.step_list.selected_step if self.lab else None
 
+    def report_item(self) -> str | None:
+        step = self.selected
+        return f"{self.lab.id}/{step}" if self.lab is not None and step else None
+
     def show_step(self) -> None:
         step_id = self.selected
         if self.lab is None or step_id is None:

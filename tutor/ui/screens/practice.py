@@ -36,6 +36,10 @@ class PracticeScreen(TutorScreen):
             super().__init__()
             self.feedback = feedback
 
+    def report_item(self) -> str | None:
+        shown = self.session.current
+        return shown.question.id if shown is not None else None
+
     def __init__(self, session: PracticeSession, title: str) -> None:
         super().__init__()
         self.session = session
