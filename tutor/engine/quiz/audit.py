@@ -72,3 +72,31 @@ def mock_shortfall(banks: list[Bank], exam_id: str,
             held[question.domain] = held.get(question.domain, 0) + 1
     return {d: (n, held.get(d, 0)) for d, n in mock_needs(exam_id, mocks).items()
             if held.get(d, 0) < n}
+
+
+@dataclass(frozen=True)
+class LongestCue:
+    hits: int  # single-answer questions whose right option is the longest (ties count)
+    questions: int
+    chance: float  # how many a random key would give: sum of 1/options
+
+    @property
+    def ratio(self) -> float:
+        """How much more often the right option is the longest than chance (1.0 = no cue)."""
+        return self.hits / self.chance if self.chance else 1.0
+
+
+def longest_cue(banks: list[Bank]) -> LongestCue:
+    """"Pick the longest option" as a strategy, over single-answer and predict questions."""
+    hits = questions = 0
+    chance = 0.0
+    for bank in banks:
+        for question in bank.questions:
+            if question.type == "multiple":
+                continue
+            lengths = [len(o.text) for o in question.options]
+            right = next(i for i, o in enumerate(question.options) if o.correct)
+            questions += 1
+            chance += 1 / len(lengths)
+            hits += lengths[right] == max(lengths)
+    return LongestCue(hits, questions, chance)

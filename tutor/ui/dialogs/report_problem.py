@@ -20,7 +20,7 @@ class ReportProblemDialog(ModalScreen[str | None]):
     }
     ReportProblemDialog .dialog-title { text-style: bold; padding-bottom: 1; }
     ReportProblemDialog #report-problem-empty { color: $error; height: auto; }
-    ReportProblemDialog .dialog-help { color: $text-muted; padding-top: 1; }
+    ReportProblemDialog .dialog-help { color: $text-muted; padding-top: 1; width: 100%; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
