@@ -374,7 +374,7 @@ def _list(args: argparse.Namespace) -> int:
     tags = Counter(t for q in questions for t in q.tags)
     patterns = Counter(p for q in questions for p in q.patterns)
     domains = Counter(q.domain for q in questions)
-    report = {
+    report: dict[str, Any] = {
         "banks": [{"id": b.id, "title": b.title, "questions": len(b.questions)}
                   for b in banks],
         "topics": {t: tags[t] for t in dict.fromkeys(TAGS)},

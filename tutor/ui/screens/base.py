@@ -55,8 +55,11 @@ class TutorScreen(Screen[None]):
             self.notify("Open a question or a lab step first: ! reports a problem with "
                         "what is on screen", title="Report a problem")
             return
-        self.app.push_screen(ReportProblemDialog(item),
-                             lambda note: self.send_report(item, note) if note else None)
+        def send(note: str | None) -> None:
+            if note:
+                self.send_report(item, note)
+
+        self.app.push_screen(ReportProblemDialog(item), send)
 
     @work(thread=True, group="report", exit_on_error=False)
     def send_report(self, item: str, note: str) -> None:

@@ -22,7 +22,6 @@ from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.dialogs.info import InfoDialog
 from tutor.ui.dialogs.solution import SolutionScreen
 from tutor.ui.lab_progress import LabProgress
-from tutor.ui.screens.base import TutorScreen
 from tutor.ui.screens.lab_dashboard import DASHBOARD_ACTIONS, LabDashboard
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.lab_brief import LabBrief
@@ -33,7 +32,7 @@ from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch", "dashboard"}
 
 
-class LabScreen(LabDashboard, TutorScreen):
+class LabScreen(LabDashboard):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("s", "start", "Start"),

@@ -10,6 +10,8 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from tutor.engine.labs.dashboard import DashboardFrame, DashboardSampler
+from tutor.engine.labs.loader import Lab
+from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.queue_dashboard import ChaosChooser, QueueDashboard
 
 # Shown only while the dashboard is: what they do is watched there.
@@ -21,10 +23,11 @@ CHAOS_KINDS = {"poison": "Send a poison message", "burst": "Send a burst",
                "stop_consumer": "Stop a consumer"}
 
 
-class LabDashboard:
-    """Mixed into LabScreen (which owns `lab`, `progress`, `_sampler`, `_sampling`)."""
+class LabDashboard(TutorScreen):
+    """The dashboard half of LabScreen (which sets `lab`, `progress`, `_sampler` and
+    `_sampling`); a base class rather than a mixin, so that it is type-checked."""
 
-    lab: Any
+    lab: Lab | None
     progress: Any
     _sampler: DashboardSampler | None
     _sampling: Any
@@ -107,9 +110,13 @@ class LabDashboard:
         if len(actions) == 1:
             self.chaos(actions[0].id)
         elif actions:
+            def chosen(action_id: str | None) -> None:
+                if action_id:
+                    self.chaos(action_id)
+
             self.app.push_screen(
                 ChaosChooser(CHAOS_KINDS.get(kind, kind), [(a.id, a.label) for a in actions]),
-                lambda chosen: self.chaos(chosen) if chosen else None)
+                chosen)
 
     @work(thread=True, group="chaos", exit_on_error=False)
     def chaos(self, action_id: str) -> None:
