@@ -40,7 +40,8 @@ def test_no_id_means_the_default_account_and_no_store_is_created(tutor_home) -> 
     who = learner.current()
     assert (who.id, who.account, who.source) == (None, "000000000000", "default")
     assert not (tutor_home / "progress.db").exists()
-    assert ep.resolve("http://127.0.0.1:9").account == "000000000000"
+    found = ep.resolve("http://127.0.0.1:9")
+    assert found is not None and learner.bind(found).account == "000000000000"
 
 
 def test_set_once_then_change_only_with_force() -> None:
@@ -58,8 +59,11 @@ def test_set_once_then_change_only_with_force() -> None:
 
 def test_resolution_fills_the_account_and_env_exports_it() -> None:
     who = learner.set_id("ada")
-    found = ep.resolve("http://127.0.0.1:9")
-    assert found is not None and found.account == who.account
+    resolved = ep.resolve("http://127.0.0.1:9")
+    # the cloud layer does not read the progress store; the edge binds the learner
+    assert resolved is not None and resolved.account == learner.DEFAULT_ACCOUNT
+    found = learner.bind(resolved)
+    assert found.account == who.account
     env = found.env()
     assert env["AWS_ACCESS_KEY_ID"] == who.account == env["TUTOR_ACCOUNT"]
     # the default account keeps the classic dummy key

@@ -26,9 +26,10 @@ NOTICE_BOUND = 5.0  # "within a few seconds"
 
 
 def embedded_app(labs: Path, quizzes: Path) -> TutorApp:
-    def monitor(explicit: str | None, on_change):  # type: ignore[no-untyped-def]
+    def monitor(explicit: str | None, on_change, account=None):  # type: ignore[no-untyped-def]
         # No endpoint may be found: a LocalStack on 4566 or in the shell must not count.
-        return ConnectionMonitor(explicit, on_change, resolve=lambda _explicit: None)
+        return ConnectionMonitor(explicit, on_change, resolve=lambda _explicit: None,
+                                 account=account)
 
     return TutorApp(labs_dir=labs, quizzes_dir=quizzes, monitor_factory=monitor)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tutor.cloud import endpoint as ep
 from tutor.cloud.embedded import EmbeddedLocalStack
@@ -49,8 +49,10 @@ def external_fix(endpoint: ep.Endpoint) -> str:
 class ConnectionMonitor:
     def __init__(self, explicit: str | None,
                  on_change: Callable[[ConnectionState], None], *,
-                 resolve: Callable[[str | None], ep.Endpoint | None] = ep.resolve) -> None:
+                 resolve: Callable[[str | None], ep.Endpoint | None] = ep.resolve,
+                 account: str | None = None) -> None:
         self.explicit = explicit
+        self.account = account  # the learner's, resolved by the app (None: as resolved)
         self.on_change = on_change
         self.resolve = resolve  # tests pass `lambda _: None` to force an embedded one
         self.embedded: EmbeddedLocalStack | None = None
@@ -71,18 +73,20 @@ class ConnectionMonitor:
     def state(self) -> ConnectionState | None:
         return self._last
 
+    def _bound(self, found: ep.Endpoint) -> ep.Endpoint:
+        return found if self.account is None else replace(found, account=self.account)
+
     def _start_embedded(self, port: int | None = None) -> ep.Endpoint:
         self.embedded = EmbeddedLocalStack(port=port)
-        return self.embedded.start(progress=lambda line: self._emit(
-            ConnectionState("booting", line, since=time.monotonic())))
+        return self._bound(self.embedded.start(progress=lambda line: self._emit(
+            ConnectionState("booting", line, since=time.monotonic()))))
 
     def run(self) -> None:
         try:
             self._emit(ConnectionState("booting", "Looking for LocalStack ...",
                                        since=time.monotonic()))
             found = self.resolve(self.explicit)
-            if found is None:
-                found = self._start_embedded()
+            found = self._start_embedded() if found is None else self._bound(found)
         except TutorError as exc:
             self._emit(ConnectionState("failed", exc.message, fix=exc.fix,
                                        since=time.monotonic()))

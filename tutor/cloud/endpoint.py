@@ -99,10 +99,11 @@ def region() -> str:
 
 
 def account() -> str:
-    """The learner's account (LocalStack's default one when no learner id is set)."""
-    from tutor.engine.learner import current
-
-    return current().account
+    """The account this layer can know on its own: `TUTOR_ACCOUNT` (set by `Endpoint.env()`
+    for programs the tutor runs), else LocalStack's default. The learner's account (from
+    their id in the progress store) is bound at the edge: `tutor.engine.learner.bind`."""
+    given = os.environ.get("TUTOR_ACCOUNT", "").strip()
+    return given if len(given) == 12 and given.isdigit() else DEFAULT_ACCOUNT
 
 
 def from_environment(environ: dict[str, str] | os._Environ[str] | None = None) -> Endpoint | None:

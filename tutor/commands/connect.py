@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tutor.cloud import endpoint as ep
+from tutor.engine.learner import bind
 
 
 def connect(args: argparse.Namespace, *, start: bool = True, quiet: bool = False
@@ -32,5 +33,6 @@ def connect(args: argparse.Namespace, *, start: bool = True, quiet: bool = False
         if not quiet:
             print(f"Started a background LocalStack at {found.url} "
                   "(stop it with `tutor localstack down`)", file=sys.stderr)
+    found = bind(found)  # the learner's account, resolved here at the edge
     ep.set_active(found)
     return found

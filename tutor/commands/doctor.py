@@ -41,6 +41,9 @@ def _doctor(args: argparse.Namespace) -> int:
         found = embedded.start(progress=lambda line: print(line, file=sys.stderr))
     try:
         if found is not None:
+            from tutor.engine.learner import bind
+
+            found = bind(found)
             ep.set_active(found)
         report = doctor.run(found, warning)
     finally:

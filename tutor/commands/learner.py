@@ -62,6 +62,9 @@ def _report_endpoint(args: argparse.Namespace) -> None:
     found = resolve(args.endpoint, probe_default=False)
     if found is None:
         return
+    from tutor.engine.learner import bind
+
+    found = bind(found)
     if probe(found.url, timeout=2.0).reachable:
         print(f"LocalStack at {found.url} answers; your resources there live in account "
               f"{found.account}")

@@ -17,10 +17,14 @@ import hashlib
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from tutor.cloud.endpoint import Endpoint
 
 DEFAULT_ACCOUNT = "000000000000"
 SETTING = "learner.id"
@@ -113,6 +117,12 @@ def _resolve(account_env: str, learner_env: str, db: Path) -> Learner:
     if stored:
         return Learner(stored, account_for(stored), "progress store")
     return Learner(None, DEFAULT_ACCOUNT, "default")
+
+
+def bind(endpoint: Endpoint) -> Endpoint:
+    """`endpoint`, acting in this learner's account: the edge (CLI, app) calls this once
+    after resolving, so that the cloud layer never reads the progress store."""
+    return replace(endpoint, account=current().account)
 
 
 def stored_id() -> str | None:

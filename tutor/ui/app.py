@@ -74,7 +74,12 @@ class TutorApp(App[None]):
         def changed(state: ConnectionState) -> None:
             self.post_message(self.ConnectionChanged(state))
 
-        self.monitor = self._monitor_factory(self.endpoint_arg, changed)
+        from tutor.engine.learner import current
+
+        # The learner's account, resolved once here at the edge (the cloud layer never
+        # reads the progress store).
+        self.monitor = self._monitor_factory(self.endpoint_arg, changed,
+                                             account=current().account)
         self.monitor.run()
 
     def on_tutor_app_connection_changed(self, message: ConnectionChanged) -> None:
