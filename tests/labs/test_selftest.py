@@ -9,7 +9,9 @@ default account.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,11 +19,53 @@ from tutor import locations
 from tutor.engine.labs.loader import lab_dirs
 from tutor.engine.labs.selftest import validate_content
 
+from .test_lab07_scaler_exit import workers_left
+
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
     from tutor.engine.labs.corpus import CorpusResult
 
 LABS = [path.name for path in lab_dirs(locations.labs_dir())]
+
+
+def _check(solved: Any, step_id: str, check_id: str) -> Any:
+    step = next(s for s in solved.steps if s.step_id == step_id)
+    return next(c for c in step.checks if c.id == check_id)
+
+
+def _lab05(solved: Any, _scratch: Path) -> None:
+    # The offloaded web app answers under the 1 s scan it no longer waits for.
+    fast = _check(solved, "offload-webapp", "fast")
+    print(f"  web burst: {fast.message}")
+    assert fast.evidence["p95_ms"] < 1000
+
+
+def _lab06(solved: Any, _scratch: Path) -> None:
+    # 200 events in batches of up to 50: the histogram adds up, and few invocations paid
+    # the connection cost; a poison batch stores every good record once.
+    evidence = _check(solved, "batching-and-concurrency", "invocations").evidence
+    assert sum(int(k) * v for k, v in evidence["histogram"].items()) >= 200
+    assert evidence["invocations"] <= 12
+    assert evidence["peak"] <= evidence["max_concurrency"]
+    assert _check(solved, "partial-batch", "only-bad").evidence["stored_once"] == 100
+
+
+def _lab07(_solved: Any, scratch: Path) -> None:
+    # The scenario stopped the scaler and every consumer: nothing survives it.
+    assert workers_left(scratch) == []
+
+
+def _lab10(solved: Any, _scratch: Path) -> None:
+    # The lost task ended by its heartbeat (about 6 s), long before TimeoutSeconds (20 s).
+    assert _check(solved, "survive-failures", "lost-times-out").evidence[
+        "execution"]["seconds"] < 10
+
+
+# What a lab's solved run must show beyond "every step passed": the evidence its checks
+# found (a check that passes for the wrong reason is caught here).
+EVIDENCE: dict[str, Callable[[Any, Path], None]] = {
+    "05-async-offloading": _lab05, "06-lambda-scaling": _lab06,
+    "07-queue-depth-scaling": _lab07, "10-step-functions-wait": _lab10}
 
 
 def test_all_content_is_valid() -> None:
@@ -38,4 +82,7 @@ def test_lab_selftest(lab_id: str, localstack: Endpoint,
     assert result.account not in ("", localstack.account)
     assert result.ok, "\n".join(result.problems)
     assert result.solution is not None and result.solution.passed
+    assert result.starter is not None and not any(s.passed for s in result.starter.steps)
     assert max(result.check_seconds, default=0.0) < 10.0
+    if lab_id in EVIDENCE:
+        EVIDENCE[lab_id](result.solution, Path(result.scratch))
