@@ -173,7 +173,8 @@ def test_api_records_progress_hints_and_gates_the_solution(localstack: Endpoint,
     assert report.passed
     assert store.lab_state(lab.id)["completed_at"] is not None
     status = api.lab_status(lab, store)
-    assert [s["passed"] for s in status["steps"]] == [True, True]
+    assert [s.passed for s in status.steps] == [True, True] and status.completed
+    assert not any(s.solution_closed for s in status.steps)
 
     result = api.reset_lab(lab, localstack, store=store)
     assert result.deleted.get("sqs") and result.left == {}
@@ -189,3 +190,24 @@ def test_engine_imports_without_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_one_rule_opens_a_solution_in_the_cli_and_the_tui(tmp_path: Path) -> None:
+    """Passed, every hint seen, or the lab completed or a solution shown: the engine's
+    gate (`tutor lab solution`) and the lab screen's answer come from one function."""
+    from tutor.engine.labs import api
+    from tutor.engine.labs.status import solution_closed
+    from tutor.engine.progress import ProgressStore
+    from tutor.ui.lab_progress import LabProgress
+
+    lab = api.get_lab("04-retry-dlq")
+    step = lab.spec.steps[0]
+    store = ProgressStore(tmp_path / "p.db")
+    assert "you have seen 0 of" in solution_closed(step, passed=False, hints_seen=0,
+                                                   lab_open=False)
+    assert not api.solution_allowed(lab, store, step.id)
+    assert LabProgress.from_status(api.lab_status(lab, store)).solution_closed(step)
+    store.mark_lab(lab.id, solution=True)  # a solution shown (e.g. `--force`) opens all
+    assert api.solution_allowed(lab, store, step.id)
+    assert LabProgress.from_status(api.lab_status(lab, store)).solution_closed(step) == ""
+    assert api.lab_status(lab, store).step(step.id).solution_closed == ""

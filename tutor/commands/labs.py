@@ -80,16 +80,16 @@ def _labs(args: argparse.Namespace) -> int:
     from tutor.engine.labs.api import lab_status, load_valid_labs
 
     store = _store()
-    rows = []
+    rows: list[dict[str, Any]] = []
     labs, problems = load_valid_labs()
     for problem in problems:  # a broken lab must not hide the others
         print(f"warning: {problem}", file=sys.stderr)
     for lab in labs:
         status = lab_status(lab, store)
-        done = sum(1 for s in status["steps"] if s["passed"])
+        done = sum(1 for s in status.steps if s.passed)
         rows.append({"id": lab.id, "title": lab.title, "minutes": lab.spec.minutes,
                      "steps": len(lab.spec.steps), "steps_passed": done,
-                     "started": status["started"], "completed": status["completed"]})
+                     "started": status.started, "completed": status.completed})
     if args.json:
         _dump(rows)
         return 0
@@ -107,7 +107,7 @@ def _show(args: argparse.Namespace) -> int:
     from tutor.engine.labs.api import lab_status
 
     lab = _get(args)
-    status = lab_status(lab, _store())
+    status = lab_status(lab, _store()).to_dict()
     spec = lab.spec
     if args.json:
         _dump(spec.model_dump() | {"prefix": lab.prefix, "clock_explained": lab.clock.table(),

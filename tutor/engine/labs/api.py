@@ -13,6 +13,7 @@ from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import LabReport, StepReport, record
 from tutor.engine.labs.runner import run_checks as _run_checks
 from tutor.engine.labs.solution import apply_solution as _apply_solution
+from tutor.engine.labs.status import LabStatus, StepStatus, lab_status
 from tutor.engine.labs.workspace import (
     changed_files,
     reset_workspace,
@@ -22,7 +23,8 @@ from tutor.engine.labs.workspace import (
 from tutor.engine.labs.workspace import start_lab as _start_lab
 from tutor.errors import TutorError
 
-__all__ = ["Hint", "Lab", "LabReport", "ResetResult", "StepReport", "apply_solution",
+__all__ = ["Hint", "Lab", "LabReport", "LabStatus", "ResetResult", "StepReport",
+           "StepStatus", "apply_solution",
            "changed_files", "get_lab", "lab_status", "load_labs", "load_valid_labs",
            "next_hint", "reset_lab",
            "reveal_solution", "run_checks", "start_lab", "workspace_dir"]
@@ -96,18 +98,11 @@ def next_hint(lab: Lab, step_id: str, store: Any) -> Hint:
 
 
 def solution_allowed(lab: Lab, store: Any, step_id: str | None = None) -> bool:
-    """A solution is revealed after the step passed or after its last hint was shown."""
-    state = store.lab_state(lab.id)
-    if state["completed_at"] or state["solution_shown"]:
-        return True
-    steps = [lab.step(step_id)] if step_id else lab.spec.steps
-    latest = store.latest_steps(lab.id)
-    for step in steps:
-        passed = step.id in latest and latest[step.id].passed
-        all_hints = int(state["hints_shown"].get(step.id, -1)) >= len(step.hints) - 1
-        if not (passed or all_hints):
-            return False
-    return True
+    """A solution is revealed after the step passed or after its last hint was shown
+    (the rule: `tutor.engine.labs.status.solution_closed`)."""
+    status = lab_status(lab, store)
+    steps = [status.step(step_id)] if step_id else status.steps
+    return not any(s.solution_closed for s in steps)
 
 
 def reveal_solution(lab: Lab, store: Any, step_id: str | None = None,
@@ -142,20 +137,3 @@ def reset_lab(lab: Lab, endpoint: Endpoint | None = None, store: Any = None) -> 
     if store is not None:
         store.mark_lab(lab.id, started=True)
     return ResetResult(workspace, deleted, left, namespace.errors)
-
-
-def lab_status(lab: Lab, store: Any) -> dict[str, Any]:
-    """Progress of one lab: per-step best/latest result, hints seen, workspace state."""
-    latest = store.latest_steps(lab.id)
-    state = store.lab_state(lab.id)
-    workspace = workspace_dir(lab)
-    return {
-        "id": lab.id, "title": lab.title, "started": state["started_at"] is not None,
-        "completed": state["completed_at"] is not None, "workspace": str(workspace),
-        "steps": [{"id": s.id, "title": s.title,
-                   "passed": bool(latest[s.id].passed) if s.id in latest else None,
-                   "score": latest[s.id].score if s.id in latest else None,
-                   "max_score": s.max_score,
-                   "hints_shown": int(state["hints_shown"].get(s.id, -1)) + 1,
-                   "hints": len(s.hints)} for s in lab.spec.steps],
-    }

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Label, OptionList, Static, TabbedCon
 from textual.worker import Worker
 
 from tutor.engine.catalog import Entry
-from tutor.engine.labs.api import Hint, Lab, LabReport, ResetResult, StepReport
+from tutor.engine.labs.api import Hint, Lab, LabReport, LabStatus, ResetResult, StepReport
 from tutor.engine.labs.dashboard import DashboardSampler
 from tutor.ui import lab_text
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
@@ -54,7 +54,7 @@ class LabScreen(LabDashboard):
     BLOCKING_GROUPS = frozenset({"open"})
 
     class Loaded(Message):
-        def __init__(self, lab: Lab, state: dict[str, Any], readme: str) -> None:
+        def __init__(self, lab: Lab, state: LabStatus, readme: str) -> None:
             super().__init__()
             self.lab, self.state, self.readme = lab, state, readme
 
@@ -127,8 +127,6 @@ class LabScreen(LabDashboard):
         lab = self.course.lab(self.entry.id)
         store = self.course.store()
         state = lab_status(lab, store)
-        state["latest"] = {k: v.detail for k, v in store.latest_steps(lab.id).items()}
-        state["started"] = state["started"] and Path(state["workspace"]).is_dir()
         readme = lab.readme.read_text(encoding="utf-8", errors="replace") \
             if lab.readme.is_file() else "*This lab has no README.*"
         self.post_message(self.Loaded(lab, state, readme))
@@ -345,6 +343,7 @@ class LabScreen(LabDashboard):
         self.post_message(self.SolutionRead(step_id, files))
 
     def on_lab_screen_solution_read(self, message: SolutionRead) -> None:
+        self.progress.lab_open = True  # a solution shown opens every one (the engine's rule)
         self.app.push_screen(SolutionScreen(f"Solution of step {message.step_id}",
                                             message.files))
 
