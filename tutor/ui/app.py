@@ -34,6 +34,9 @@ class TutorApp(App[None]):
                 Binding("ctrl+r", "restart_localstack", "Restart")]
 
     class ConnectionChanged(Message):
+        """The ConnectionMonitor's worker -> TutorApp.on_tutor_app_connection_changed (the
+        bar on every screen, the restart dialog)."""
+
         def __init__(self, state: ConnectionState) -> None:
             super().__init__()
             self.state = state

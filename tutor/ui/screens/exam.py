@@ -36,6 +36,9 @@ class ExamScreen(TutorScreen):
     ]
 
     class Submitted(Message):
+        """ExamScreen.submit_exam (worker) -> on_exam_screen_submitted: switches to the
+        results."""
+
         def __init__(self, result: ExamResult) -> None:
             super().__init__()
             self.result = result

@@ -44,6 +44,9 @@ class HomeScreen(TutorScreen):
     BLOCKING_GROUPS = frozenset({"quiz"})
 
     class ProgressLoaded(Message):
+        """HomeScreen.load_progress (worker) -> on_home_screen_progress_loaded: lab lines,
+        bank figures, topics."""
+
         def __init__(self, labs: dict[str, str], banks: dict[str, BankFigures],
                      topics: list[tuple[str, int]] | None = None) -> None:
             super().__init__()
@@ -52,17 +55,26 @@ class HomeScreen(TutorScreen):
             self.topics = topics
 
     class SummaryLoaded(Message):
+        """HomeScreen.load_progress (worker) -> on_home_screen_summary_loaded: the summary
+        lines."""
+
         def __init__(self, summary: HomeSummary) -> None:
             super().__init__()
             self.summary = summary
 
     class CatalogRead(Message):
+        """HomeScreen.read_catalog (worker) -> on_home_screen_catalog_read: fills both
+        tables."""
+
         def __init__(self, labs: list[Entry], banks: list[Entry]) -> None:
             super().__init__()
             self.labs = labs
             self.banks = banks
 
     class QuizReady(Message):
+        """HomeScreen.start_quiz / start_review (workers) -> on_home_screen_quiz_ready:
+        pushes the quiz screen."""
+
         def __init__(self, session: object, title: str) -> None:
             super().__init__()
             self.session = session

@@ -54,41 +54,63 @@ class LabScreen(LabDashboard):
     BLOCKING_GROUPS = frozenset({"open"})
 
     class Loaded(Message):
+        """LabScreen.load (worker) -> on_lab_screen_loaded: the lab, its typed status and
+        README."""
+
         def __init__(self, lab: Lab, state: LabStatus, readme: str) -> None:
             super().__init__()
             self.lab, self.state, self.readme = lab, state, readme
 
     class StepChecked(Message):
+        """LabScreen.run_check (worker), once per step as results stream in ->
+        on_lab_screen_step_checked."""
+
         def __init__(self, report: StepReport) -> None:
             super().__init__()
             self.report = report
 
     class Checked(Message):
+        """LabScreen.run_check (worker), at the end -> on_lab_screen_checked: the score
+        line, the next failed step."""
+
         def __init__(self, report: LabReport) -> None:
             super().__init__()
             self.report = report
 
     class Started(Message):
+        """LabScreen's start worker -> on_lab_screen_started: the workspace exists now."""
+
         def __init__(self, workspace: Path) -> None:
             super().__init__()
             self.workspace = workspace
 
     class NeedsForce(Message):
+        """LabScreen's start worker, when files would be overwritten ->
+        on_lab_screen_needs_force: asks first."""
+
         def __init__(self, changed: list[str]) -> None:
             super().__init__()
             self.changed = changed
 
     class HintShown(Message):
+        """LabScreen's hint worker -> on_lab_screen_hint_shown: shows it under the step."""
+
         def __init__(self, hint: Hint) -> None:
             super().__init__()
             self.hint = hint
 
     class SolutionRead(Message):
+        """LabScreen.solution (worker) -> on_lab_screen_solution_read: opens the solution
+        screen."""
+
         def __init__(self, step_id: str, files: dict[str, str]) -> None:
             super().__init__()
             self.step_id, self.files = step_id, files
 
     class ResetDone(Message):
+        """LabScreen.reset (worker) -> on_lab_screen_reset_done: what was deleted and
+        restored."""
+
         def __init__(self, result: ResetResult) -> None:
             super().__init__()
             self.result = result

@@ -33,11 +33,17 @@ class LabDashboard(TutorScreen):
     _sampling: Any
 
     class DashboardSampled(Message):
+        """LabDashboard.sample_queues (worker), about once a second ->
+        on_lab_dashboard_dashboard_sampled."""
+
         def __init__(self, frame: DashboardFrame | None, problem: str = "") -> None:
             super().__init__()
             self.frame, self.problem = frame, problem
 
     class ChaosDone(Message):
+        """LabDashboard.chaos (worker) -> on_lab_dashboard_chaos_done: a toast with what
+        happened."""
+
         def __init__(self, label: str, line: str) -> None:
             super().__init__()
             self.label, self.line = label, line

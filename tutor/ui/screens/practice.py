@@ -32,6 +32,9 @@ class PracticeScreen(TutorScreen):
     ]
 
     class Graded(Message):
+        """PracticeScreen's grading worker (a predict question runs its scenario) ->
+        on_practice_screen_graded: shows the feedback."""
+
         def __init__(self, feedback: Feedback) -> None:
             super().__init__()
             self.feedback = feedback

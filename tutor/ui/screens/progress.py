@@ -62,11 +62,16 @@ class ProgressScreen(TutorScreen):
         Binding("v", "review", "Review due"),
     ]
     class Loaded(Message):
+        """ProgressScreen's loading worker -> on_progress_screen_loaded: fills the tabs."""
+
         def __init__(self, standing: Standing) -> None:
             super().__init__()
             self.standing = standing
 
     class QuizReady(Message):
+        """ProgressScreen's review worker -> on_progress_screen_quiz_ready: pushes the
+        review."""
+
         def __init__(self, session: object, title: str) -> None:
             super().__init__()
             self.session = session

@@ -30,6 +30,9 @@ class ExamNavigator(Widget, can_focus=True):
     cursor: reactive[int] = reactive(0)
 
     class Selected(Message):
+        """ExamNavigator, when a question number is chosen ->
+        ExamScreen.on_exam_navigator_selected."""
+
         def __init__(self, index: int) -> None:
             super().__init__()
             self.index = index

@@ -92,11 +92,16 @@ class QuestionView(Vertical):
     ]
 
     class Changed(Message):
+        """QuestionView, when the selection changes -> ExamScreen.on_question_view_changed
+        (records the answer)."""
+
         def __init__(self, letters: frozenset[str]) -> None:
             super().__init__()
             self.letters = letters
 
     class Submitted(Message):
+        """QuestionView, on enter -> PracticeScreen/ExamScreen.on_question_view_submitted."""
+
         def __init__(self, letters: frozenset[str]) -> None:
             super().__init__()
             self.letters = letters

@@ -25,6 +25,9 @@ class WorkspaceWatcher(Widget):
     DEFAULT_CSS = "WorkspaceWatcher { display: none; }"
 
     class Saved(Message):
+        """WorkspaceWatcher, when the learner saves files ->
+        LabScreen.on_workspace_watcher_saved (watch mode re-checks)."""
+
         def __init__(self, files: list[str]) -> None:
             super().__init__()
             self.files = files
