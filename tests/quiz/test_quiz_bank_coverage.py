@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tutor.engine.quiz.audit import absolute, absolute_cue, mock_needs, mock_shortfall
+from tutor.engine.quiz.audit import (
+    absolute,
+    absolute_cue,
+    longest_cue,
+    mock_needs,
+    mock_shortfall,
+)
 from tutor.engine.quiz.bank import load_banks
 from tutor.engine.quiz.exam import ExamSession
 from tutor.engine.quiz.taxonomy import EXAMS
@@ -41,6 +47,11 @@ def test_wrong_options_are_not_given_away_by_absolute_words() -> None:
     cue = absolute_cue(BANKS)
     assert cue.ratio < 1.3, (cue, [o.text for b in BANKS for q in b.questions
                                    for o in q.options if not o.correct and absolute(o.text)])
+
+
+def test_the_longest_option_is_right_no_more_often_than_chance() -> None:
+    cue = longest_cue(BANKS)
+    assert cue.ratio < 1.2, cue  # 1.51 before the bank was edited for it, 0.89 after
 
 
 def test_the_cue_measure_counts_what_it_says() -> None:
