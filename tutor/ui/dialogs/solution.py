@@ -10,8 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, TabbedContent, TabPane, TextArea
 
-_LANGUAGES = {".py": "python", ".js": "javascript", ".json": "json", ".yaml": "yaml",
-              ".yml": "yaml", ".md": "markdown", ".sh": "bash", ".toml": "toml"}
+from tutor.engine.labs.editing import LANGUAGES
 
 
 class SolutionScreen(ModalScreen[None]):
@@ -39,7 +38,7 @@ class SolutionScreen(ModalScreen[None]):
             with TabbedContent():
                 for index, (name, text) in enumerate(sorted(self.files.items())):
                     with TabPane(name, id=f"file-{index}"):
-                        language = _LANGUAGES.get(PurePath(name).suffix)
+                        language = LANGUAGES.get(PurePath(name).suffix)
                         try:
                             yield TextArea.code_editor(text, language=language, read_only=True)
                         except Exception:  # a language without its tree-sitter grammar

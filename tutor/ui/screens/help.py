@@ -59,7 +59,23 @@ shell run `eval "$(tutor env)"` to point the AWS CLI and SDKs at it), or lost.
 | `d` | live queue dashboard: depths, rates, oldest message, the lab's gauges (show/hide) |
 | `p` / `u` / `k` | (dashboard shown) poison message / burst / stop a consumer, if the lab has it |
 | `t` | with the dashboard shown: message timeline of the lab's queues |
+| `e` | edit the workspace here: the step's file opens first |
+| `x` | run the step's program (the one its text tells you to run) |
 | `up` / `down` | select a step |
+
+## Workspace (e)
+| Key | Does |
+| :-- | :-- |
+| `ctrl+s` | save (a Python, JSON or YAML file that does not parse: the line is named) |
+| `f8` / `f9` | run the step's program with the tutor's environment / stop it |
+| `ctrl+t` | jump to the next `TODO` |
+| `ctrl+l` | your file against the starter (and the solution, once it is open) |
+| `ctrl+f` / `ctrl+g` | find / go to line |
+| `ctrl+z` / `ctrl+y` | undo / redo |
+| `ctrl+o` | open the file in your own editor (`$VISUAL` or `$EDITOR`; in a terminal) |
+| `escape` | back to the lab (asks first when there are unsaved changes) |
+
+A file another editor saves is reloaded (you are asked first if you have unsaved edits).
 
 ## Quiz
 | Key | Does |

@@ -29,7 +29,8 @@ from tutor.ui.widgets.queue_dashboard import QueueDashboard
 from tutor.ui.widgets.step_list import StepList, StepState
 from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 
-LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch", "dashboard"}
+LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch", "dashboard", "editor",
+               "run_step"}
 
 
 class LabScreen(LabDashboard):
@@ -40,7 +41,9 @@ class LabScreen(LabDashboard):
         Binding("h", "hint", "Hint"),
         Binding("o", "solution", "Solution"),
         Binding("r", "reset", "Reset", show=False),  # rare and destructive: in help (?)
-        Binding("w", "watch", "Watch"),
+        Binding("w", "watch", "Watch", show=False),  # the status line names it
+        Binding("e", "editor", "Edit"),
+        Binding("x", "run_step", "Run"),
         Binding("d", "dashboard", "Queues", tooltip="Live queue dashboard (show/hide)"),
         # The rest stay out of the 80-column footer: the tabs name v/m, and the dashboard's
         # border lists its own keys while it is shown (see `dashboard_keys`).
@@ -208,10 +211,10 @@ class LabScreen(LabDashboard):
             return
         progress = self.progress
         if progress.started:
-            where = f"Workspace: {progress.workspace} — open it in your editor"
+            where = f"Workspace: {progress.workspace} — e edits it here"
         else:
             where = f"Not started — press s to copy the starter into {progress.workspace}"
-        parts = [where, "watching" if self.watching else "watch off"]
+        parts = [where, "watching (w stops)" if self.watching else "watch off (w)"]
         if self.checking:
             parts.append("checking …")
         elif progress.last_score:
@@ -225,6 +228,28 @@ class LabScreen(LabDashboard):
     @property
     def selected(self) -> str | None:
         return self.step_list.selected_step if self.lab else None
+
+    # --- the workspace inside the tutor ------------------------------------------------
+
+    def action_editor(self) -> None:
+        self.open_workspace(run=False)
+
+    def action_run_step(self) -> None:
+        self.open_workspace(run=True)
+
+    def open_workspace(self, run: bool) -> None:
+        from tutor.ui.screens.workspace import WorkspaceScreen
+
+        if self.lab is None:
+            return
+        if not self.progress.started:
+            self.notify("Start the lab first (s): it copies the starter into your workspace",
+                        title="No workspace yet", severity="warning")
+            return
+        step = self.lab.step(self.selected) if self.selected else None
+        closed = self.progress.solution_closed(step) if step is not None else "no step"
+        self.app.push_screen(WorkspaceScreen(self.lab, self.progress.workspace, step,
+                                             solution_open=not closed, run_now=run))
 
     def report_item(self) -> str | None:
         step = self.selected
@@ -275,7 +300,8 @@ class LabScreen(LabDashboard):
         self.query_one(LabBrief).reveal("step")
         self.progress.started = True
         self.progress.workspace = message.workspace
-        self.notify(f"Starter copied to {message.workspace} — open it in your editor",
+        self.notify(f"Starter copied to {message.workspace} — e edits it here, or open it "
+                    "in your own editor",
                     title="Lab started", markup=False)
         self.show_status()
 
