@@ -57,6 +57,7 @@ async def drive(page: Page, server: Served, tmp_path: Path) -> None:
     first_screen = time.monotonic() - loaded
     tab = server.wait_tab()  # one browser tab runs one tutor process
     assert tab.environ()["TUTOR_LEARNER"] == "ada-l"
+    assert tab.environ()["TUTOR_SERVED"] == "loopback"  # editing allowed: see editing.py
     await page.evaluate("new Promise(r => setTimeout(r, 700))")  # fade-in, paint
     home = await page.screenshot(tmp_path / "home.png")
     assert HELP_TEXT not in received_text(page)

@@ -121,3 +121,12 @@ def test_each_step_names_a_file_and_the_first_step_a_program() -> None:
         for step in lab.spec.steps:
             name = editing.step_file(lab, step)
             assert name and (lab.starter / name).is_file(), (lab.id, step.id, name)
+
+
+def test_a_public_served_tab_refuses_editing_in_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(editing.SERVED_ENV, "loopback")
+    assert editing.editing_refused() == ""
+    monkeypatch.setenv(editing.SERVED_ENV, "public")
+    refused = editing.editing_refused()
+    assert "needs a sandbox" in refused and "\n" not in refused

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tutor.commands.serve import addresses, is_loopback, learner_env
+from tutor.engine.labs.editing import SERVED_ENV
 
 
 def _death_signal() -> Any:
@@ -63,7 +64,9 @@ def make_server(argv: list[str], **options: Any) -> Any:
         extra_env: dict[str, str] = {}
 
         async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
-            env = {**self._build_environment(width, height), **self.extra_env}
+            env = {**self._build_environment(width, height), **self.extra_env,
+                   # what a tab may let a learner do: see tutor.engine.labs.editing
+                   SERVED_ENV: "public" if options["public"] else "loopback"}
             self._process = process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, env=env,

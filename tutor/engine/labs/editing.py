@@ -14,10 +14,25 @@ from tutor.engine.labs.model import Step
 from tutor.engine.labs.workspace import IGNORED
 from tutor.errors import TutorError
 
+SERVED_ENV = "TUTOR_SERVED"  # set by `tutor serve` in each tab: "loopback" or "public"
 MAX_EDIT_BYTES = 2 * 1024 * 1024  # a lab file is a few KiB; a bigger one is not source
 LANGUAGES = {".py": "python", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
              ".js": "javascript", ".cjs": "javascript", ".mjs": "javascript",
              ".sh": "bash", ".sql": "sql", ".md": "markdown", ".toml": "toml"}
+
+
+def editing_refused() -> str:
+    """Why this process may not edit and run learner code ("" when it may).
+
+    A tab of `tutor serve --public` runs as the server's user for anyone with the address:
+    editing and running code there needs a sandbox, which this tutor does not have yet,
+    so it is refused, never silently allowed. A loopback tab is the learner's own machine
+    and user, as their terminal is."""
+    if os.environ.get(SERVED_ENV) == "public":
+        return ("editing and running code in a public `tutor serve` tab needs a sandbox, "
+                "which this tutor does not have yet: edit in a terminal on this machine, "
+                "or serve on loopback (without --public)")
+    return ""
 
 
 def inside(workspace: Path, path: Path) -> bool:

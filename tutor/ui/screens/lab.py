@@ -238,9 +238,15 @@ class LabScreen(LabDashboard):
         self.open_workspace(run=True)
 
     def open_workspace(self, run: bool) -> None:
+        from tutor.engine.labs.editing import editing_refused
         from tutor.ui.screens.workspace import WorkspaceScreen
 
         if self.lab is None:
+            return
+        refused = editing_refused()
+        if refused:
+            self.notify(refused[0].upper() + refused[1:], title="Not in this tab",
+                        severity="warning", markup=False, timeout=10)
             return
         if not self.progress.started:
             self.notify("Start the lab first (s): it copies the starter into your workspace",
