@@ -75,3 +75,16 @@ def test_task_failed_matches_every_error_but_a_timeout() -> None:
     assert lab10._first_match([failed], "Order.Invalid") == (1, failed)
     assert lab10._first_match([failed], "States.Timeout") is None
     assert lab10._first_match([failed, heartbeat], "States.Timeout") == (2, heartbeat)
+
+
+def test_a_redelivery_is_excused_only_for_a_right_design_on_a_stalled_machine() -> None:
+    stalled = _checks("10-step-functions-wait")._stalled
+    steady = [(100.0 + i, 2) for i in range(9)]  # every second, each for 2 s
+    assert stalled(steady) == ""  # nothing stalled: the redelivery is the design's
+    held = steady[:5] + [(t + 1.6, vt) for t, vt in steady[5:]]  # one 2.6 s gap
+    assert "held your worker 2.6 s" in stalled(held)
+    short = [(t, 1) for t, _ in held]  # asks for 1 s at a 1 s pace: not excused
+    assert stalled(short) == ""
+    every_other = [(100.0 + 2 * i, 2) for i in range(9)]  # a 2 s pace for 2 s of visibility
+    assert stalled(every_other[:4] + [(t + 1, 2) for t, _ in every_other[4:]]) == ""
+    assert stalled(held[:3]) == ""  # too few extensions to be "at every step"

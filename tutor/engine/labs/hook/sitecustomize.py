@@ -254,6 +254,11 @@ def _patch_botocore():
         elif operation_name in ("SendMessageBatch", "DeleteMessageBatch"):
             event["n"] = len(response.get("Successful", []) or [])
             event["failed"] = len(response.get("Failed", []) or [])
+        elif operation_name == "ChangeMessageVisibility":  # how long it asked for
+            event["vt"] = api_params.get("VisibilityTimeout")
+        elif operation_name == "ChangeMessageVisibilityBatch":
+            asked = [e.get("VisibilityTimeout") for e in api_params.get("Entries", []) or []]
+            event["vt"] = min((v for v in asked if isinstance(v, int | float)), default=None)
         elif operation_name == "GetRecords":  # how far a consumer has read
             records = response.get("Records", []) or []
             event["n"] = len(records)
