@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import socket
+import struct
 import threading
 import time
 import urllib.error
@@ -85,6 +86,43 @@ def wait_healthy(ctx: CheckContext, program: Program, port: int, what: str) -> N
                              "to see the error")
 
 
+class Refuser:
+    """A downstream that is down and counts who called it: it listens on the port and
+    resets every connection at once (the caller sees the connection fail, as with no
+    server at all), so a scenario knows the consumer met the outage instead of hoping a
+    fixed wait was long enough for it to start."""
+
+    def __init__(self, port: int) -> None:
+        self.attempts = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
+        self._sock.listen(64)
+        self._sock.settimeout(0.2)
+        self._open = True
+        self._thread = threading.Thread(target=self._serve, daemon=True,
+                                        name="lab01-refuser")
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while self._open:
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.attempts += 1
+            # SO_LINGER 0: close sends RST, the caller's connect/read fails at once.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    def close(self) -> None:
+        self._open = False
+        self._thread.join(2.0)
+        self._sock.close()
+
+
 class Stack:
     """The lab's three processes on free ports: downstream, frontend, a consumer."""
 
@@ -97,12 +135,20 @@ class Stack:
         self.downstream: Program | None = None
         self.frontend: Program | None = None
         self.consumer: Program | None = None
+        self.refuser: Refuser | None = None
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.front_port}"
 
+    def refuse_downstream(self) -> Refuser:
+        """Downstream down, with its callers counted (see Refuser)."""
+        self.refuser = Refuser(self.down_port)
+        return self.refuser
+
     def start_downstream(self, delay: float = 0.0) -> None:
+        if self.refuser is not None:
+            self.refuser.close()
         self.downstream = self.ctx.runner.start(
             "downstream.py", "--port", str(self.down_port), "--delay", str(delay),
             "--effects", "downstream.jsonl", measure=False)

@@ -486,8 +486,7 @@ def poison_run(ctx: CheckContext) -> dict[str, Any]:
     worker = ctx.runner.start("worker.py", restarts=len(WORKER_CRASHES))
     # How long this machine takes to start the worker (Python, boto3): every crash costs
     # one more start, and a visibility timeout for the messages the crashed worker held.
-    ctx.runner.wait_until(lambda: bool(worker.events("api")) or not worker.alive, timeout=20)
-    startup = max(0.5, time.time() - start)
+    startup = ctx.wait_started([worker])
     wait = ctx.budget((receives + 1) * (vt + 0.5) + 2 * (vt + startup) + 8,
                       f"maxReceiveCount {receives} x visibility timeout {vt:g} s, plus the "
                       f"two crashes the tutor causes and {startup:.1f} s to start worker.py")

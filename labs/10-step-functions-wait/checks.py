@@ -588,8 +588,7 @@ def _start_workers(ctx: CheckContext, count: int = 1, restarts: int = 0) -> list
     is about to poll), bounded: a worker still importing boto3 on a busy machine would
     miss a task's 6 s heartbeat through no fault of its code."""
     workers = [ctx.runner.start("worker.py", restarts=restarts) for _ in range(count)]
-    ctx.runner.wait_until(lambda: all(w.api_calls("sqs") or not w.alive for w in workers),
-                          timeout=15, interval=0.2)
+    ctx.wait_started(workers)
     time.sleep(0.3)
     return workers
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from tutor.engine.labs import faults
 from tutor.engine.labs.checks import (
+    PROGRESS_GRACE,
     CheckContext,
     Outcome,
     ScenarioFailed,
@@ -101,14 +102,6 @@ def _failure_line(output: str) -> str:
         if "Error" in line or "Exception" in line:
             return line[:300]
     return lines[-1][:300] if lines else ""
-
-
-def _startup(ctx: CheckContext, programs: list[Any], most: float = 20.0) -> float:
-    """Seconds until the first of `programs` made an API call (Python + boto3 start-up)."""
-    began = time.time()
-    ctx.runner.wait_until(lambda: any(p.events("api") or not p.alive for p in programs),
-                          timeout=most, interval=0.2)
-    return max(0.5, time.time() - began)
 
 
 def _fired(ctx: CheckContext) -> list[dict[str, Any]]:
@@ -206,7 +199,7 @@ def sqs_run(ctx: CheckContext) -> dict[str, Any]:
     ctx.runner.set_faults(list(SQS_FAULTS))
     start = time.time()
     workers = [ctx.runner.start("sqs_worker.py", restarts=2) for _ in range(2)]
-    startup = _startup(ctx, workers)
+    startup = ctx.wait_started(workers)
     wait = ctx.budget(2 * visibility + 3 * startup + 10,
                       f"the visibility timeout ({visibility:g} s: a crashed worker's messages "
                       f"come back after it) twice, plus {startup:.1f} s to start "
@@ -222,7 +215,7 @@ def sqs_run(ctx: CheckContext) -> dict[str, Any]:
         return expected <= set(counts) and any(n > 1 for n in counts.values())
 
     ctx.wait_progressing(settled, wait, lambda: len(_ledger(ctx, run)),
-                         what="the workers' handling", interval=0.3)
+                         what="the workers' handling", interval=0.3, programs=workers)
     took = time.time() - start
     wait_attr = (ctx.queue_attributes("orders") or {}).get("ReceiveMessageWaitTimeSeconds", "0")
     ctx.runner.stop_and_outlive_polls(workers, float(wait_attr or 0))
@@ -869,7 +862,7 @@ def _run_consumers(ctx: CheckContext, records: list[dict[str, Any]], shards: int
     billing = ctx.runner.start("consumer.py", "billing", "--batch", str(batch), "--pause",
                                f"{pause:g}", restarts=len(CONSUMER_FAULTS) if crash_billing
                                else 0)
-    startup = _startup(ctx, [analytics, billing])
+    startup = ctx.wait_started([analytics, billing])
     batches = sum(math.ceil(n / batch) for n in Counter(r["shard"] for r in records).values())
     wait = ctx.budget((len(CONSUMER_FAULTS) + 2) * startup + batches * (pause + 0.5) + 12,
                       f"{batches} batches of {batch} records at billing's pace "
@@ -884,7 +877,9 @@ def _run_consumers(ctx: CheckContext, records: list[dict[str, Any]], shards: int
         return all(_caught_up(p, shards) or _finished(p) for p in (analytics, billing))
 
     ctx.wait_progressing(settled, wait, lambda: (_committed(ctx), billing.restarts),
-                         what="the consumers' commits")
+                         what="the consumers' commits", programs=(analytics, billing))
+    behind = [name for name, p in (("analytics", analytics), ("billing", billing))
+              if name not in done and not _caught_up(p, shards) and not _finished(p)]
     outputs = {"analytics": analytics.output(8), "billing": billing.output(12)}
     pids = list(dict.fromkeys(e.get("pid") for e in billing.events("api")))
     starts, spans = _starts(billing), _read_spans(billing)
@@ -894,7 +889,7 @@ def _run_consumers(ctx: CheckContext, records: list[dict[str, Any]], shards: int
     ctx.runner.set_faults([])
     return {"batch": batch, "pause": pause, "done": done, "outputs": outputs,
             "billing_pids": pids, "restarts": billing.restarts, "fired": fired,
-            "billing_starts": starts, "billing_spans": spans,
+            "billing_starts": starts, "billing_spans": spans, "behind": behind,
             "waited": round(time.time() - started, 1),
             "alive": {"analytics": analytics.returncode, "billing": billing.exits}}
 
@@ -939,6 +934,9 @@ def _lost_why(result: dict[str, Any], name: str, lost: list[tuple[str, str]]) ->
     foreign = _foreign_start(result)
     if foreign:
         return foreign
+    still = _still_reading(result, name, lost)
+    if still:
+        return still
     shard, number = lost[0]
     in_shard = sorted((r for r in rows if r["shard"] == shard),
                       key=lambda r: int(r["sequence_number"]))
@@ -967,6 +965,25 @@ def _lost_why(result: dict[str, Any], name: str, lost: list[tuple[str, str]]) ->
                 "was, and it started again at LATEST")
     return ("after the tutor's crashes billing started again past records it had not "
             "handled: resume after its own last checkpoint, saved with the rows")
+
+
+def _still_reading(result: dict[str, Any], name: str, lost: list[tuple[str, str]]) -> str:
+    """Why records are missing when the consumer was still on its way to them: running,
+    not at the tip, and every missing record after its own checkpoint. Nothing was lost
+    yet; the tutor stopped waiting because the consumer stopped committing."""
+    if name not in result.get("behind", ()):
+        return ""
+    checkpoints = result["states"][name]["checkpoints"] or {}
+    saved = {shard: int(str(point)) for shard, point in checkpoints.items()
+             if str(point).isdigit()}
+    ahead = [k for k in lost if int(k[1]) > saved.get(k[0], -1)]
+    if len(ahead) < len(lost):
+        return ""
+    return (f"{name} was still running, short of the end of the stream, and every record "
+            f"it had not handled comes after its own checkpoint: it had committed nothing "
+            f"for the last {PROGRESS_GRACE:g} s when the tutor stopped waiting — a consumer "
+            "stuck (a lock? a loop that no longer reads?), or a machine too busy: run the "
+            "check again")
 
 
 def _foreign_start(result: dict[str, Any]) -> str:
@@ -1200,7 +1217,7 @@ def replay_run(ctx: CheckContext) -> dict[str, Any]:
     replay_start = time.time()
     billing = ctx.runner.start("consumer.py", "billing", "--replay", "--batch", str(batch),
                                "--pause", "0.05")
-    startup = _startup(ctx, [billing])
+    startup = ctx.wait_started([billing])
     batches = sum(math.ceil(n / batch) for n in Counter(r["shard"] for r in records).values())
     wait = ctx.budget(startup + batches * 0.6 + 10,
                       f"{batches} batches of {batch} records for the replay, plus "
@@ -1208,7 +1225,7 @@ def replay_run(ctx: CheckContext) -> dict[str, Any]:
 
     ctx.wait_progressing(lambda: _caught_up(billing, shards) or _finished(billing), wait,
                          lambda: (_committed(ctx), billing.restarts),
-                         what="billing's replay commits")
+                         what="billing's replay commits", programs=(billing,))
     output = billing.output(10)
     billing.stop()
     after = {name: _read_db(_db(ctx, name)) for name in CONSUMERS}

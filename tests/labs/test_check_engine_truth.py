@@ -45,6 +45,46 @@ def test_a_budget_is_bounded() -> None:
     assert ctx.deadline.at <= ctx.deadline.limit <= time.monotonic() + 40.1
 
 
+def _slow_start(tmp_path: Path) -> tuple[CheckContext, Path]:
+    """A context whose workspace holds `late.py`: 6 s of start-up (no AWS call), then it
+    writes `done` and exits, as a restart on a loaded machine does its work late."""
+    from tutor.cloud.endpoint import Endpoint
+    from tutor.engine.labs.scenario import ScenarioRunner
+
+    (tmp_path / "late.py").write_text("import pathlib, time\ntime.sleep(6)\n"
+                                      "pathlib.Path('done').write_text('1')\n")
+    endpoint = Endpoint("http://127.0.0.1:9", "test")
+    ctx = CheckContext("04-x", "lab04-", endpoint, tmp_path, LabClock({}),
+                       ScenarioRunner("04-x", "lab04-", endpoint, tmp_path))
+    return ctx, tmp_path / "done"
+
+
+def test_a_program_still_starting_is_not_a_stall(tmp_path: Path) -> None:
+    ctx, done = _slow_start(tmp_path)
+    program = ctx.runner.start("late.py")
+    try:
+        assert program.starting  # alive, no AWS call yet
+        assert ctx.wait_progressing(done.exists, 0.5, lambda: 0, what="late.py's work",
+                                    grace=1.0, most=20.0, programs=(program,))
+        assert "late.py's work still progressing" in ctx.budget_note()
+    finally:
+        program.stop()
+    assert not program.starting  # not running: not starting either
+
+
+def test_a_stall_is_judged_at_its_budget_plus_the_grace(tmp_path: Path) -> None:
+    ctx, done = _slow_start(tmp_path)
+    program = ctx.runner.start("late.py")
+    try:
+        # The same program, not named as one that may still be starting: nothing changes
+        # in the fingerprint, so the tutor stops waiting after the budget and the grace.
+        assert not ctx.wait_progressing(done.exists, 0.5, lambda: 0, what="late.py's work",
+                                        grace=1.0, most=20.0)
+        assert program.alive  # judged while it was still starting: 0.5 s + 1 s of grace
+    finally:
+        program.stop()
+
+
 def test_a_slow_answer_is_not_a_lost_localstack() -> None:
     slow = from_boto(ReadTimeoutError(endpoint_url="http://127.0.0.1:4566"),
                      "http://127.0.0.1:4566")

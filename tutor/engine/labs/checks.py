@@ -9,12 +9,12 @@ learner's programs, drives load) before a step's checks; checks read its result 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutor.engine.labs.scenario import ScenarioFailed
+from tutor.engine.labs.scenario import Program, ScenarioFailed
 
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
@@ -28,6 +28,10 @@ SCENARIO_TIMEOUT_MAX = 90.0
 # A scenario may extend its own time limit with `ctx.budget(...)` (waits sized from the
 # learner's configuration) up to this many seconds in all.
 SCENARIO_BUDGET_MAX = 180.0
+# ctx.wait_progressing: how long without progress past its budget is a stall.
+PROGRESS_GRACE = 8.0
+# ctx.wait_started: the longest a program may take to start (first AWS call).
+STARTUP_MOST = 45.0
 # A latency budget for an idle machine, plus this many times the tutor's own round trip to
 # LocalStack measured in the same run (CheckContext.api_rtt): a request that sends one
 # message costs about one round trip and the HTTP around it.
@@ -176,8 +180,10 @@ class CheckContext:
         return granted
 
     def wait_progressing(self, condition: Callable[[], bool], seconds: float,
-                         progress: Callable[[], object], *, what: str, grace: float = 8.0,
-                         most: float = 150.0, interval: float = 0.4) -> bool:
+                         progress: Callable[[], object], *, what: str,
+                         grace: float = PROGRESS_GRACE, most: float = 150.0,
+                         interval: float = 0.4,
+                         programs: Sequence[Program] = ()) -> bool:
         """Poll `condition` for `seconds` (a `ctx.budget`); past them, go on waiting while
         `progress()` (a fingerprint: rows committed, checkpoints) changed in the last
         `grace` s, up to `most` s in all.
@@ -185,8 +191,10 @@ class CheckContext:
         A budget is sized from the learner's configuration for an idle machine; a right
         program that is still working on a loaded one must not be judged mid-way, while a
         program that stopped making progress is judged when its budget ends, as before.
-        The extra wait is kept in `ctx.budgets`, so the message says how long the tutor
-        waited and why."""
+        One of `programs` that is `starting` (a restart still in Python's start-up) counts
+        as progress: a supervised restart is part of the work, however slow. The extra
+        wait is kept in `ctx.budgets`, so the message says how long the tutor waited and
+        why."""
         began = time.monotonic()
         if self.runner.wait_until(condition, timeout=seconds, interval=interval):
             return True
@@ -202,13 +210,27 @@ class CheckContext:
                 break
             time.sleep(interval)
             now = progress()
-            if now != last:
+            if now != last or any(p.starting for p in programs):
                 last, changed = now, time.monotonic()
         extra = time.monotonic() - extended
         if extra >= 1.0:
             self.budgets.append(Budget(extra, f"{what} still progressing on a busy machine",
                                        capped=time.monotonic() >= cap))
         return bool(condition())
+
+    def wait_started(self, programs: Sequence[Program], *,
+                     most: float = STARTUP_MOST) -> float:
+        """Wait until each of `programs` made its first AWS call or exited (Python's
+        start-up and boto3's import are behind it), up to `most` s, the scenario's time
+        limit growing meanwhile; the seconds it took (at least 0.5), which budgets use as
+        this machine's price of one start. A fixed wait here would send work to a program
+        that is not running yet, and judge it for what the machine did."""
+        began = time.monotonic()
+        while any(p.starting for p in programs) and time.monotonic() - began < most:
+            if self.deadline is not None:
+                self.deadline.extend_to(time.monotonic() + 15.0)
+            time.sleep(0.2)
+        return max(0.5, time.monotonic() - began)
 
     def budget_note(self) -> str:
         """`; the tutor waited 38 s, from maxReceiveCount 5 x ...` (or "")."""

@@ -263,6 +263,16 @@ class Program:
             time.sleep(0.05)
         return bool(self.events("api"))
 
+    @property
+    def starting(self) -> bool:
+        """Its current process runs and has not finished its first AWS call yet (Python's
+        start-up, boto3's import): on a loaded machine a restart can take many seconds
+        before the program can do anything, which is not a stall."""
+        if not self.alive:
+            return False
+        pid = self.proc.pid
+        return not any(e.get("pid") == pid for e in self.events("api"))
+
     def idle(self) -> bool:
         """Not holding a message: not running, or its latest API call was a receive that
         returned nothing (the hook records a call when it ends)."""
