@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import socket
 import struct
 import threading
@@ -12,7 +11,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from tutor.engine.labs.checks import CheckContext, ScenarioFailed
+from tutor.engine.labs.checks import CheckContext, ScenarioFailed, percentile
 from tutor.engine.labs.scenario import Program
 
 
@@ -70,10 +69,7 @@ def post_orders(base: str, orders: list[dict[str, Any]], threads: int = 5,
 
 
 def p95(values: list[float]) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return percentile(values, 0.95)
 
 
 def wait_healthy(ctx: CheckContext, program: Program, port: int, what: str) -> None:

@@ -26,6 +26,7 @@ from tutor.engine.labs.checks import (
     failed,
     partial,
     passed,
+    percentile,
     scenario,
     skipped,
 )
@@ -982,11 +983,6 @@ def _http(port: int, method: str, path: str, body: bytes | None = None,
         conn.close()
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 WEB_FAULT_AT = 4  # the web app's 4th PutObject fails: S3 did not take that upload
 
 
@@ -1060,8 +1056,8 @@ def _burst_webapp(ctx: CheckContext, port: int, since: float) -> dict[str, Any]:
     return {"sent": len(files), "statuses": sorted(r["status"] for r in results),
             "accepted": len(accepted), "stored": len(stored), "lost": lost,
             "fired": len(fired), "finished": finished,
-            "p50_ms": round(1000 * _percentile(latencies, 0.5), 1) if latencies else None,
-            "p95_ms": round(1000 * _percentile(latencies, 0.95), 1) if latencies else None,
+            "p50_ms": round(1000 * percentile(latencies, 0.5), 1) if latencies else None,
+            "p95_ms": round(1000 * percentile(latencies, 0.95), 1) if latencies else None,
             "max_ms": round(1000 * max(latencies), 1) if latencies else None,
             "verdicts": _verify(ctx, expected), "output": app.output(15),
             "logs": function_logs(ctx, since)}

@@ -16,6 +16,10 @@ from .server import Served, served
 from .test_browser import HOME_TEXT, require_chromium
 
 SOLUTION = (PROJECT_ROOT / "labs" / "01-decoupling-tiers" / "solution" / "infra.py").read_text()
+STARTER = (PROJECT_ROOT / "labs" / "01-decoupling-tiers" / "starter" / "infra.py").read_text()
+# Where select-all leaves the cursor in the starter: the end of its text.
+STARTER_END = (f"line {STARTER.count(chr(10)) + 1}, "
+               f"col {len(STARTER.rsplit(chr(10), 1)[-1]) + 1}")
 KEYS = {"enter": ("Enter", "Enter", "\r", 13), "escape": ("Escape", "Escape", "", 27),
         "f7": ("F7", "F7", "", 118), "f8": ("F8", "F8", "", 119)}
 
@@ -59,7 +63,11 @@ async def do_the_step(page: Page, server: Served, home: Path, shots: Path) -> di
     await until_text(page, "the editor on infra.py", r"infra\.py · line 1", 30, mark)
     await page.screenshot(shots / "editor.png")
 
+    mark = len(received_text(page))
     await key(page, "f7")  # select all, then paste the fixed file over it
+    # The paste only once the selection shows: a paste that overtakes the key (CI saw it
+    # on a loaded machine) lands before the starter instead of replacing it.
+    await until_text(page, "select-all (F7)", re.escape(f"infra.py · {STARTER_END}"), 30, mark)
     await paste(page, SOLUTION)
     await page.wait_for("the paste to reach the tutor", lambda: "● infra.py" in
                         received_text(page)[mark:], 30)
