@@ -51,15 +51,18 @@ def help_time() -> list[float]:
     return times
 
 
-def first_paint() -> tuple[list[float], int]:
-    """Wall time from exec of `tutor` to the home screen's text on the terminal."""
+def first_paint(command: list[str] | None = None, shows: bytes = b"Labs",
+                done: bytes = b"READY") -> tuple[list[float], int]:
+    """Wall time from exec of `command` (the tutor) to `shows` (home's text) on the
+    terminal, RUNS times; then the app is left until it wrote `done` (or 30 s) and quit."""
     times, rss = [], 0
     for _ in range(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             master, slave = pty.openpty()
             env = {**os.environ, "TUTOR_HOME": tmp, "TERM": "xterm-256color"}
             start = time.perf_counter()
-            proc = subprocess.Popen(TUTOR, stdin=slave, stdout=slave, stderr=slave, env=env)
+            proc = subprocess.Popen(command or TUTOR, stdin=slave, stdout=slave,
+                                    stderr=slave, env=env)
             os.close(slave)
             seen = b""
             painted = None
@@ -67,17 +70,29 @@ def first_paint() -> tuple[list[float], int]:
             while time.perf_counter() < deadline:
                 if select.select([master], [], [], 0.01)[0]:
                     seen += os.read(master, 65536)
-                    if painted is None and b"Labs" in seen:
+                    if painted is None and shows in seen:
                         painted = time.perf_counter() - start
-                    if b"READY" in seen:
+                    if done in seen:
                         break
             rss = psutil.Process(proc.pid).memory_info().rss
-            os.write(master, b"q")
-            proc.wait(timeout=30)
+            _quit(proc, master)
             os.close(master)
             if painted is not None:
                 times.append(painted)
     return times, rss
+
+
+def _quit(proc: subprocess.Popen[bytes], master: int) -> None:
+    """`q` until the app is gone: a key that arrives before the app reads its input is lost."""
+    for _ in range(10):
+        os.write(master, b"q")
+        try:
+            proc.wait(timeout=3)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.kill()
+    proc.wait(timeout=10)
 
 
 def _line(name: str, values: list[float], target: float) -> None:

@@ -1,19 +1,23 @@
-"""UI figures: first paint of home, and key-press-to-screen latency with and without a burst.
+"""UI figures: first paint, and key-press-to-screen latency idle and during a burst, each
+beside a bare Textual app measured in the same run (bench/bare_textual.py).
 
 Run: `.venv/bin/python -m bench bench_ui`. The real `tutor` runs in a pty at 80x24 against
 the benchmark's own embedded LocalStack, on lab 07 (queue-depth scaling). A key that
 switches the lab screen between its README and its step is pressed BENCH_KEYS times
 (default 50); the latency is the time from writing the key to the pty until the app has
-written the new page's text. Then the same while the burst generator sends messages to the
-lab's queue non-stop. The lab screen's live dashboard (`d`) is shown in both runs, so it
-samples that queue every second.
-Prints median and p95 of both, and their ratio; asserts nothing.
+written the new page's text. The baseline: a bare Textual app in its own pty of the same
+size, showing the same step text and README in Markdown widgets, the same key switching
+them; its presses alternate with the tutor's in blocks, so both meet the same machine. Then
+the tutor again while the burst generator sends messages to the lab's queue non-stop. The
+lab screen's live dashboard (`d`) is shown in both of the tutor's runs, so it samples that
+queue every second.
+Prints median and p95 of each, and the ratios (tutor / bare Textual, burst / idle);
+asserts nothing.
 """
 
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import os
 import pty
 import shutil
@@ -38,7 +42,9 @@ BURST = int(os.environ.get("BENCH_BURST", "2000"))  # messages per burst round
 LAB = "07-queue-depth-scaling"
 QUEUE = "lab07-jobs"  # the lab's queue: the one its dashboard shows
 ROWS, COLS = 24, 80
+BLOCK = 10  # presses on one app before the other's turn
 TUTOR = Path(sys.executable).parent / "tutor"
+BARE = Path(__file__).with_name("bare_textual.py")
 QUIZZES = PROJECT_ROOT / "tests" / "ui" / "fixtures" / "quizzes"
 # Text only the README page shows, and text only the step page shows (its check count).
 README_TEXT, STEP_TEXT = b"A queue turns a burst", b"check(s)"
@@ -47,11 +53,11 @@ README_TEXT, STEP_TEXT = b"A queue turns a burst", b"check(s)"
 class Terminal:
     """The real `tutor` in a pty; everything it writes is kept, read by a thread."""
 
-    def __init__(self, env: dict[str, str], args: list[str]) -> None:
+    def __init__(self, env: dict[str, str], command: list[str]) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen([str(TUTOR), *args], stdin=slave, stdout=slave,
+        self.proc = subprocess.Popen(command, stdin=slave, stdout=slave,
                                      stderr=slave, env=env, start_new_session=True)
         os.close(slave)
         self.master = master
@@ -113,6 +119,28 @@ def toggles(term: Terminal, count: int) -> list[float]:
     return seconds
 
 
+def side_by_side(tutor: Terminal, bare: Terminal, count: int) -> tuple[list[float], list[float]]:
+    """`count` presses on each, in alternating blocks of BLOCK: a spell of load on a shared
+    machine falls on both, not on one."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    while len(mine) < count:
+        mine += toggles(tutor, min(BLOCK, count - len(mine)))
+        theirs += toggles(bare, min(BLOCK, count - len(theirs)))
+    return mine, theirs
+
+
+def bare_command(root: Path) -> list[str]:
+    """The bare Textual app on the same step text and README the tutor's lab screen shows."""
+    from tutor.engine.labs.loader import load_lab
+    from tutor.ui.lab_text import step_brief
+
+    lab = load_lab(PROJECT_ROOT / "labs" / LAB)
+    (root / "step.md").write_text(step_brief(0, lab.spec.steps[0], 0, None))
+    (root / "readme.md").write_text(lab.readme.read_text(encoding="utf-8"))
+    return [sys.executable, str(BARE), str(root / "step.md"), str(root / "readme.md")]
+
+
 class Burst:
     """The lab's burst generator sending to the lab's queue until stopped."""
 
@@ -156,7 +184,6 @@ def _line(name: str, values: list[float]) -> tuple[float, float]:
 
 
 def key_latency() -> None:
-    dashboard = importlib.util.find_spec("tutor.ui.widgets.queue_dashboard") is not None
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         shutil.copytree(PROJECT_ROOT / "labs" / LAB, root / "labs" / LAB,
@@ -166,8 +193,10 @@ def key_latency() -> None:
             env = {**os.environ, "TUTOR_HOME": str(root / "home"),
                    "TUTOR_LABS_DIR": str(root / "labs"), "TUTOR_QUIZZES_DIR": str(QUIZZES),
                    "TERM": "xterm-256color"}
-            term = Terminal(env, ["--endpoint", endpoint.url])
+            term = Terminal(env, [str(TUTOR), "--endpoint", endpoint.url])
+            bare = Terminal(env, bare_command(root))
             try:
+                bare.wait_for(STEP_TEXT)
                 term.wait_for(b"READY")
                 since = term.mark()
                 os.write(term.master, b"\r")  # the only lab
@@ -176,29 +205,32 @@ def key_latency() -> None:
                 os.write(term.master, b"s")  # start it: the workspace the dashboard reads
                 term.wait_for(b"Workspace:", since)
                 burst = Burst(endpoint)  # creates the queue: the dashboard shows it in both
-                if dashboard:
-                    since = term.mark()
-                    os.write(term.master, b"d")  # the live dashboard: it samples each second
-                    term.wait_for(QUEUE.encode(), since)
+                since = term.mark()
+                os.write(term.master, b"d")  # the live dashboard: it samples each second
+                term.wait_for(QUEUE.encode(), since)
                 time.sleep(1.5)  # the toast and the first dashboard samples settle
-                quiet = toggles(term, KEYS)
+                quiet, baseline = side_by_side(term, bare, KEYS)
                 with burst:
                     loaded = toggles(term, KEYS)
                 rate = burst.sent / burst.seconds if burst.seconds else 0.0
             finally:
                 term.close()
+                bare.close()
     print(f"lab {LAB} at {COLS}x{ROWS}, key `m` (README <-> step), {KEYS} presses each; "
-          f"live dashboard {'shown (d)' if dashboard else 'not in this build'}")
+          "live dashboard shown (d)")
+    bare_median, bare_p95 = _line("key to screen, bare Textual", baseline)
     quiet_median, quiet_p95 = _line("key to screen, idle", quiet)
     busy_median, busy_p95 = _line("key to screen, during the burst", loaded)
-    for name, values in (("idle", quiet), ("burst", loaded)):
+    for name, values in (("bare", baseline), ("idle", quiet), ("burst", loaded)):
         print(f"{'  ' + name + ': to README / to step':<40} median "
               f"{statistics.median(values[0::2]) * 1000:6.0f} ms / "
               f"{statistics.median(values[1::2]) * 1000:6.0f} ms")
     print(f"{'burst during the presses':<40} {burst.sent} messages at {rate:,.0f} msg/s "
           f"to {QUEUE}")
+    print(f"page switch p95 ratio to bare Textual: {quiet_p95 / bare_p95:.2f} "
+          f"(median {quiet_median / bare_median:.2f}; goal <= 1.5)")
     print(f"{'ratio burst / idle':<40} median {busy_median / quiet_median:4.2f}  "
-          f"p95 {busy_p95 / quiet_p95:4.2f}")
+          f"p95 {busy_p95 / quiet_p95:4.2f}  (goal <= 1.3)")
 
 
 def main() -> None:
@@ -208,6 +240,12 @@ def main() -> None:
     paints, _rss = first_paint()
     print(f"{'tutor to first painted home':<40} median {statistics.median(paints):6.3f} s  "
           f"max {max(paints):6.3f} s  (n={len(paints)}; bench_foundation.first_paint)")
+    with tempfile.TemporaryDirectory() as tmp:
+        bare, _rss = first_paint(bare_command(Path(tmp)), shows=STEP_TEXT, done=STEP_TEXT)
+    print(f"{'bare Textual to first painted page':<40} median "
+          f"{statistics.median(bare):6.3f} s  max {max(bare):6.3f} s  (n={len(bare)})")
+    print(f"first paint ratio to bare Textual: "
+          f"{statistics.median(paints) / statistics.median(bare):.2f} (goal <= 1.5)")
     key_latency()
 
 
