@@ -1,27 +1,7 @@
 """A lab's mistakes corpus: wrong solutions its checks must fail, right ones they must pass.
 
-Each case is a folder `labs/NN-slug/mistakes/<case-id>/` with a `case.yaml` (schema
-below) and any files it puts into the workspace:
-
-```yaml
-format: 1
-kind: mistake                 # mistake: the step must fail; variant: the step must pass
-step: poison                  # the step it targets (only that step is checked)
-title: deletes every message in `finally:`, processed or not
-base: solution                # solution: the steps before are solved and this step's
-                              #   solution files are in place, then the case changes them;
-                              # before: only the steps before are solved (the case brings
-                              #   this step's work itself: files, CLI commands)
-files: [worker.py]            # files of this folder copied over the workspace
-edits:                        # then text replacements in workspace files
-  - {file: worker.py, replace: "    finally:", with: "    except Exception:"}
-run: [infra.py]               # then workspace scripts or shell commands (default: the
-                              #   step's solution `run`); commands get the endpoint env,
-                              #   with the tutor's Python first on PATH
-expect:                       # mistakes only: what the failure must say
-  check: poison-isolated      #   this check fails (optional)
-  words: [deleted, lost]      #   and its message holds these words (case-insensitive)
-```
+A case is a folder `labs/NN-slug/mistakes/<case-id>/` with a `case.yaml` (its schema and
+reader are in `corpus_spec`; proving one case is `corpus_case`). This module runs them.
 
 `run_corpus` proves every case of a lab, in parallel: each case runs in a LocalStack
 account of its own (same names, separate resources), so cases never see each other.
@@ -31,11 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import shlex
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -45,84 +21,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.content_yaml import parse_yaml
+from tutor.engine.labs.corpus_case import CaseError, CaseResult, run_case, shared_setup
+from tutor.engine.labs.corpus_spec import (
+    CASE_FILE,
+    CASES_DIR,
+    COMMAND_TIMEOUT,
+    Case,
+    CaseSpec,
+    Edit,
+    Expect,
+    load_cases,
+)
 from tutor.engine.labs.loader import Lab
 from tutor.engine.labs.namespace import Namespace
-from tutor.engine.labs.runner import StepReport, run_checks
-from tutor.engine.labs.solution import apply_solution
-from tutor.engine.labs.workspace import copy_solution_files, reset_workspace
-from tutor.engine.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from tutor.engine.labs.selftest import SelfTestResult
 
-CASES_DIR = "mistakes"
-CASE_FILE = "case.yaml"
-COMMAND_TIMEOUT = 60.0
+# The names callers import from here, wherever they are defined.
+__all__ = [
+    "ACCOUNT_BASE",
+    "CASES_DIR",
+    "CASE_FILE",
+    "COMMAND_TIMEOUT",
+    "Case",
+    "CaseError",
+    "CaseResult",
+    "CaseSpec",
+    "CorpusResult",
+    "Edit",
+    "Expect",
+    "SelfTestWhere",
+    "account_for",
+    "load_cases",
+    "run_case",
+    "run_corpora",
+    "run_corpus",
+    "shared_setup",
+]
+
 # Accounts for parallel cases: 12 digits, far from LocalStack's default and from the
 # accounts learner ids map to.
 ACCOUNT_BASE = 990_000_000_000
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Edit(_Strict):
-    file: str
-    replace: str = Field(min_length=1)
-    with_: str = Field(alias="with")
-    count: int = Field(default=1, ge=1)  # how often `replace` must occur
-
-
-class Expect(_Strict):
-    check: str = ""  # the id of the check that must fail
-    words: list[str] = Field(default_factory=list)
-
-
-class CaseSpec(_Strict):
-    format: Literal[1] = 1
-    kind: Literal["mistake", "variant"]
-    step: str
-    title: str = Field(min_length=1)
-    base: Literal["solution", "before"] = "solution"
-    files: list[str] = Field(default_factory=list)
-    edits: list[Edit] = Field(default_factory=list)
-    run: list[str] | None = None
-    expect: Expect = Field(default_factory=Expect)
-    fresh: bool = False  # never share the cloud set-up with the case before it
-    timeout: float = Field(default=COMMAND_TIMEOUT, gt=0, le=300)  # per `run` command
-
-    @model_validator(mode="after")
-    def _expectations(self) -> CaseSpec:
-        if self.kind == "mistake" and not self.expect.words:
-            raise ValueError("a mistake needs `expect.words`: what its failure message "
-                             "must say to name the mistake")
-        if self.kind == "variant" and (self.expect.words or self.expect.check):
-            raise ValueError("a variant must pass: it takes no `expect`")
-        return self
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    path: Path
-    spec: CaseSpec
-
-
-@dataclass
-class CaseResult:
-    lab_id: str
-    case: Case
-    ok: bool
-    detail: str  # why it failed the corpus, or what the step said
-    seconds: float
-    account: str
-    report: StepReport | None = None
 
 
 @dataclass
@@ -147,190 +88,6 @@ class CorpusResult:
         return self.problems + [f"{self.lab_id}: {r.case.spec.kind} `{r.case.id}` "
                                 f"({r.case.spec.title}): {r.detail}"
                                 for r in self.results if not r.ok]
-
-
-def load_cases(lab: Lab) -> tuple[list[Case], list[str]]:
-    """The lab's cases, and one problem line per case that cannot be used."""
-    root = lab.path / CASES_DIR
-    cases: list[Case] = []
-    problems: list[str] = []
-    if not root.is_dir():
-        return cases, problems
-    steps = {s.id: s for s in lab.spec.steps}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        file = folder / CASE_FILE
-        try:
-            raw = parse_yaml(file.read_text(encoding="utf-8"))
-            spec = CaseSpec.model_validate(raw)
-        except OSError:
-            problems.append(f"{file}: missing — every case folder needs a {CASE_FILE}")
-            continue
-        except yaml.YAMLError as exc:
-            problems.append(f"{file}: malformed YAML: {getattr(exc, 'problem', exc)}")
-            continue
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            problems.append(f"{file}: field `{where}`: "
-                            f"{str(first['msg']).removeprefix('Value error, ')}")
-            continue
-        step = steps.get(spec.step)
-        if step is None:
-            hint = did_you_mean(spec.step, list(steps))
-            problems.append(f"{file}: field `step`: unknown step `{spec.step}` — "
-                            f"{hint or 'steps: ' + ', '.join(steps)}")
-            continue
-        checks = {c.id for c in step.checks}
-        if spec.expect.check and spec.expect.check not in checks:
-            problems.append(f"{file}: field `expect.check`: step `{spec.step}` has no check "
-                            f"`{spec.expect.check}` — checks: {', '.join(sorted(checks))}")
-            continue
-        missing = [f for f in spec.files if not (folder / f).is_file()]
-        if missing:
-            problems.append(f"{file}: field `files`: {missing[0]} is not in {folder}")
-            continue
-        cases.append(Case(folder.name, folder, spec))
-    return cases, problems
-
-
-def _apply_edits(case: Case, workspace: Path) -> None:
-    for rel in case.spec.files:
-        target = workspace / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(case.path / rel, target)
-    for edit in case.spec.edits:
-        path = workspace / edit.file
-        text = path.read_text()
-        found = text.count(edit.replace)
-        if found != edit.count:
-            raise CaseError(f"edit of {edit.file}: `{edit.replace[:60]}` occurs {found} "
-                            f"times, expected {edit.count} (the solution changed?)")
-        path.write_text(text.replace(edit.replace, edit.with_))
-
-
-class CaseError(Exception):
-    """The case could not be set up (not a verdict on the checks)."""
-
-
-def _run(lab: Lab, case: Case, endpoint: Endpoint, workspace: Path) -> None:
-    from tutor.engine.labs.scenario import ScenarioRunner
-
-    step = lab.step(case.spec.step)
-    commands = case.spec.run if case.spec.run is not None else list(step.solution.run)
-    runner = ScenarioRunner(lab.id, lab.prefix, endpoint, workspace)
-    try:
-        for command in commands:
-            if _is_script(workspace, command):
-                program = runner.run(command, timeout=max(step.solution.timeout,
-                                                          case.spec.timeout), check=False)
-                if program.returncode != 0:
-                    raise CaseError(f"`{command}` exited with {program.returncode}:\n"
-                                    f"{program.output(15)}")
-                continue
-            env = runner.env()
-            env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
-                                           env.get("PATH", os.defpath)])
-            done = subprocess.run(["bash", "-c", command], cwd=workspace, env=env,
-                                  capture_output=True, text=True, timeout=case.spec.timeout,
-                                  start_new_session=True, check=False)
-            if done.returncode != 0:
-                raise CaseError(f"`{shlex.quote(command)[:80]}` exited with "
-                                f"{done.returncode}: {(done.stderr or done.stdout)[-800:]}")
-    finally:
-        runner.close()
-
-
-def _is_script(workspace: Path, command: str) -> bool:
-    """A workspace program (`infra.py`), rather than a shell command line."""
-    if "\n" in command or " " in command.strip():
-        return False
-    try:
-        return (workspace / command).is_file()
-    except (OSError, ValueError):  # a name longer than the filesystem allows, a NUL
-        return False
-
-
-def _verdict(case: Case, report: StepReport) -> tuple[bool, str]:
-    failing = [c for c in report.checks if not c.passed]
-    said = " ".join([report.note] + [c.message for c in failing])
-    if case.spec.kind == "variant":
-        if report.passed:
-            return True, "passed"
-        return False, "a right solution was rejected: " + (said.strip() or report.status)
-    if report.passed:
-        return False, "a wrong solution passed"
-    if report.status == "unreachable":
-        return False, f"LocalStack was lost: {report.note}"
-    if case.spec.expect.check:
-        target = [c for c in report.checks if c.id == case.spec.expect.check]
-        if target and target[0].passed:
-            return False, (f"check `{case.spec.expect.check}` passed; the step failed "
-                           f"elsewhere: {said.strip()}")
-        if target:
-            said = " ".join([report.note, target[0].message])
-    lowered = said.lower()
-    absent = [w for w in case.spec.expect.words if w.lower() not in lowered]
-    if absent:
-        return False, f"the failure does not say {absent}: {said.strip()[:600]}"
-    return True, said.strip()[:300]
-
-
-def _commands(lab: Lab, case: Case) -> list[str]:
-    return case.spec.run if case.spec.run is not None else list(lab.step(case.spec.step)
-                                                                 .solution.run)
-
-
-def shared_setup(lab: Lab, case: Case) -> str | None:
-    """The cloud set-up a case may share with the case run before it in the same account:
-    its step's, when the case changes nothing in the cloud before the check (it only
-    changes workspace files on top of the solution). None: it needs a fresh set-up."""
-    if case.spec.fresh or case.spec.base != "solution" or _commands(lab, case):
-        return None
-    return case.spec.step
-
-
-def run_case(lab: Lab, case: Case, endpoint: Endpoint, scratch: Path, *,
-             reuse: bool = False, keep: bool = False) -> CaseResult:
-    """Set the case up in `endpoint`'s account, check its step, judge the result.
-
-    `reuse`: the account already holds the solved steps before this one (the previous
-    case shared this set-up); only the workspace is rebuilt. `keep`: leave the cloud
-    resources for the next case instead of deleting them.
-    """
-    started = time.monotonic()
-    namespace = Namespace.of(lab, endpoint)
-    report: StepReport | None = None
-    try:
-        index = [s.id for s in lab.spec.steps].index(case.spec.step)
-        before = [s.id for s in lab.spec.steps[:index]]
-        if not reuse:
-            namespace.delete()
-        workspace = reset_workspace(lab, scratch)
-        if reuse:
-            for step in lab.spec.steps[:index]:
-                copy_solution_files(lab, step.solution.files, workspace)
-        elif before:
-            apply_solution(lab, endpoint, workspace, steps=before)
-        if case.spec.base == "solution":
-            copy_solution_files(lab, lab.spec.steps[index].solution.files, workspace)
-        _apply_edits(case, workspace)
-        _run(lab, case, endpoint, workspace)
-        lab_report = run_checks(lab, endpoint, workspace, steps=[case.spec.step],
-                                ignore_blockers=True)
-        report = lab_report.steps[0]
-        ok, detail = _verdict(case, report)
-    except CaseError as exc:
-        ok, detail = False, f"could not set the case up: {exc}"
-    except Exception as exc:  # a TutorError from the solution, a lost LocalStack...
-        ok, detail = False, f"could not run: {type(exc).__name__}: {exc}"
-    finally:
-        if not keep:
-            try:
-                namespace.delete()
-            except Exception:
-                pass
-    return CaseResult(lab.id, case, ok, detail, time.monotonic() - started, endpoint.account,
-                      report)
 
 
 def account_for(endpoint: Endpoint, slot: int) -> Endpoint:
