@@ -13,147 +13,42 @@ PYTHONPATH and set:
   file changes.
 
 Without a fault plan nothing changes the program's behaviour.
+
+The settings, event log and fault plan live in _tutor_hook_core.py and the sqlite3 patch in
+_tutor_hook_sqlite.py beside this file. They are loaded by their path, not through
+sys.path, so neither the learner's sys.path (its order, a module of the same name) nor a
+later change of directory can change what is loaded.
 """
 
 # mypy: ignore-errors
-import contextlib
-import fcntl
-import fnmatch
-import hashlib
-import json
+import importlib.util
 import os
-import signal
-import threading
-import time
+import sys
 
-_path = os.environ.get("TUTOR_MEASURE_FILE")
-_plan_path = os.environ.get("TUTOR_FAULTS_FILE")
-_state = os.environ.get("TUTOR_FAULTS_STATE")
-_reload = os.environ.get("TUTOR_FAULTS_RELOAD") == "1"
-_program = os.environ.get("TUTOR_PROGRAM", "")  # which workspace program this is
-try:  # when the runner started it: a fault added later applies only if `running`
-    _started = float(os.environ.get("TUTOR_PROGRAM_STARTED", "") or "inf")
-except ValueError:
-    _started = float("inf")
-if os.environ.get("LAMBDA_TASK_ROOT"):
-    # In the tutor's Lambda runtime the handler sees Lambda's variables only, as on AWS:
-    # the hook has read its own, and a handler has no child that would need them.
-    for _key in [key for key in os.environ if key.startswith("TUTOR_")]:
-        del os.environ[_key]
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _mine(fault):
-    if fault.get("program") not in (None, "", _program):
-        return False
-    return bool(fault.get("running")) or float(fault.get("since") or 0) <= _started
-_lock = threading.Lock()
-_out = None
-INJECTED = "injected by the tutor"
-
-if _path:
-    with contextlib.suppress(OSError):
-        _out = open(_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
-
-
-def _log(event):
-    if _out is None:
-        return
-    event["t"] = time.time()
-    event["pid"] = os.getpid()
-    line = json.dumps(event)
-    with _lock:
-        try:
-            _out.write(line + "\n")
-        except (OSError, ValueError):
-            pass
-
-
-# --- the fault plan ----------------------------------------------------------------------
-
-_plan = {"faults": [], "mtime": None}
-
-
-def _faults():
-    if not _plan_path:
-        return []
-    if _plan["mtime"] is None or _reload:
-        try:
-            mtime = os.stat(_plan_path).st_mtime_ns
-        except OSError:
-            _plan["faults"], _plan["mtime"] = [], 0
-            return []
-        if mtime != _plan["mtime"]:
-            try:
-                with open(_plan_path) as handle:
-                    _plan["faults"] = [f for f in json.load(handle).get("faults", [])
-                                       if _mine(f)]
-            except (OSError, ValueError, AttributeError):
-                _plan["faults"] = []
-            _plan["mtime"] = mtime
-    return _plan["faults"]
-
-
-def _tick(name):
-    """Add one to a counter shared by every process of the scenario; the new value."""
-    if not _state:
-        return 1
-    safe = hashlib.sha1(name.encode()).hexdigest()[:20]
+def _sibling(name):
+    """The module `name`.py beside this file, loaded once and kept in sys.modules."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     try:
-        fd = os.open(os.path.join(_state, safe), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:  # the plan was withdrawn meanwhile: count it as a first
-        return 1
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        raw = os.read(fd, 32)
-        count = int(raw or b"0") + 1
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(count).encode())
-        return count
-    finally:
-        os.close(fd)  # releases the lock
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
-def _fires(fault, key=""):
-    """Count this occurrence of `fault` and say whether it is one of its chosen ones."""
-    count = _tick(f"{fault.get('id', '')}|{key}")
-    if fault.get("every"):
-        return True
-    return count in (fault.get("nth") or [1])
-
-
-def _fired(fault, **detail):
-    _log({"kind": "fault", "fault": fault.get("kind"), "id": fault.get("id"), **detail})
-
-
-def _kill(fault, **detail):
-    _fired(fault, **detail)
-    with contextlib.suppress(Exception):
-        _out and _out.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _kill_point(when, op, nonempty=True):
-    for fault in _faults():
-        if fault.get("kind") != "kill" or fault.get("when", "after") != when:
-            continue
-        if fault.get("op") != op:
-            continue
-        if fault.get("nonempty") and not nonempty:
-            continue
-        if _fires(fault):
-            _kill(fault, when=when, op=op)
-
-
-def _matches(fault, service, operation, params):
-    if fault.get("op") != operation:
-        return False
-    if fault.get("service") and fault.get("service") != service:
-        return False
-    for name, pattern in (fault.get("match") or {}).items():
-        if not fnmatch.fnmatchcase(str(params.get(name, "")), str(pattern)):
-            return False
-    return True
+_core = _sibling("_tutor_hook_core")
+_sqlite = _sibling("_tutor_hook_sqlite")
+INJECTED = _core.INJECTED
+_path, _plan_path = _core._path, _core._plan_path
+_log, _faults, _fires, _fired = _core._log, _core._faults, _core._fires, _core._fired
+_kill_point, _matches = _core._kill_point, _core._matches
 
 
 # --- botocore ----------------------------------------------------------------------------
@@ -323,120 +218,6 @@ def _forgive_copies(params, response):
     return response
 
 
-# --- sqlite3 -----------------------------------------------------------------------------
-
-
-def _commit_fault():
-    """Raise (after rolling back) when this commit is one the plan makes fail."""
-    for fault in _faults():
-        if fault.get("kind") == "commit_fail" and _fires(fault):
-            _fired(fault)
-            return fault
-    return None
-
-
-def _patch_sqlite():
-    import sqlite3
-
-    original_connect = sqlite3.connect
-    counter = iter(range(1, 1 << 62))
-
-    def failed_write(conn):
-        with contextlib.suppress(sqlite3.Error):
-            sqlite3.Connection.rollback(conn)
-        return sqlite3.OperationalError(f"disk I/O error ({INJECTED}: the write failed and "
-                                        "was rolled back)")
-
-    class Measured(sqlite3.Connection):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._tutor_id = next(counter)
-            self._tutor_open = True
-            _log({"kind": "db_open", "id": self._tutor_id, "db": str(args[0] if args
-                                                                     else "")})
-            conn_id = self._tutor_id
-
-            # Every transaction that commits, however it was written (commit(),
-            # `with conn:`, an explicit COMMIT): SQLite traces each statement it runs.
-            def trace(sql):
-                head = sql.lstrip()[:6].upper()
-                if head.startswith(("COMMIT", "END")):
-                    _log({"kind": "db_commit", "id": conn_id})
-
-            self.set_trace_callback(trace)
-
-        def _tutor_commit(self, finish):
-            """Commit through `finish`, with the plan's kill points and failed writes."""
-            if not (_plan_path and self.in_transaction):
-                return finish()
-            _kill_point("before", "commit")
-            if _commit_fault():
-                raise failed_write(self)
-            result = finish()
-            _kill_point("after", "commit")
-            return result
-
-        def commit(self):
-            return self._tutor_commit(super().commit)
-
-        def __exit__(self, exc_type, exc, tb):
-            if exc_type is not None:
-                return super().__exit__(exc_type, exc, tb)
-            return self._tutor_commit(lambda: super(Measured, self).__exit__(None, None, None))
-
-        def _autocommits(self, sql):
-            """A write outside a transaction on an autocommit connection is its own
-            commit: the plan's commit faults apply to it too."""
-            if not isinstance(sql, str) or self.in_transaction:
-                return False
-            if self.isolation_level is not None and getattr(self, "autocommit", -1) is not True:
-                return False
-            return sql.lstrip()[:7].upper().startswith(("INSERT", "UPDATE", "DELETE",
-                                                        "REPLACE"))
-
-        def execute(self, sql, *args, **kwargs):
-            if isinstance(sql, str) and sql.lstrip()[:6].upper().startswith(("COMMIT", "END")):
-                return self._tutor_commit(
-                    lambda: super(Measured, self).execute(sql, *args, **kwargs))
-            if self._autocommits(sql):
-                return self._autocommit(lambda: super(Measured, self).execute(sql, *args,
-                                                                              **kwargs))
-            return super().execute(sql, *args, **kwargs)
-
-        def executemany(self, sql, *args, **kwargs):
-            if self._autocommits(sql):
-                return self._autocommit(lambda: super(Measured, self).executemany(
-                    sql, *args, **kwargs))
-            return super().executemany(sql, *args, **kwargs)
-
-        def _autocommit(self, run):
-            _kill_point("before", "commit")
-            if _commit_fault():
-                raise sqlite3.OperationalError(f"disk I/O error ({INJECTED}: the write "
-                                               "failed)")
-            result = run()
-            _log({"kind": "db_commit", "id": self._tutor_id, "autocommit": True})
-            _kill_point("after", "commit")
-            return result
-
-        def close(self):
-            if getattr(self, "_tutor_open", False):
-                self._tutor_open = False
-                _log({"kind": "db_close", "id": self._tutor_id})
-            super().close()
-
-        def __del__(self):
-            if getattr(self, "_tutor_open", False):
-                self._tutor_open = False
-                _log({"kind": "db_close", "id": self._tutor_id, "gc": True})
-
-    def connect(*args, **kwargs):
-        kwargs.setdefault("factory", Measured)
-        return original_connect(*args, **kwargs)
-
-    sqlite3.connect = connect
-
-
 if _path or _plan_path:
     _patch_botocore()
-    _patch_sqlite()
+    _sqlite._patch_sqlite()
