@@ -1,9 +1,11 @@
 """The baseline bench_ui compares the tutor with: a bare Textual app, nothing of the tutor.
 
-`python -m bench.bare_textual STEP.md README.md` shows the step's Markdown, and `m` switches
+`python bench/bare_textual.py STEP.md README.md` shows the step's Markdown, and `m` switches
 to the README's Markdown and back, as the tutor's lab screen does; both pages are rendered
 once and switching shows the other (a ContentSwitcher). Same terminal, same text, same key:
-what the tutor costs on top of this is its own.
+what the tutor costs on top of this is its own. Without arguments it shows one line,
+"Labs", under a header and above a footer: the first paint of the least a Textual app
+draws, beside the tutor's home screen.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import ContentSwitcher, Footer, Header, Markdown
+from textual.widgets import ContentSwitcher, Footer, Header, Markdown, Static
+
+
+class MinimalApp(App[None]):
+    BINDINGS = [("q", "quit", "Quit")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Labs")
+        yield Footer()
 
 
 class BareApp(App[None]):
@@ -38,6 +49,9 @@ class BareApp(App[None]):
 
 
 def main() -> None:
+    if len(sys.argv) < 3:
+        MinimalApp().run()
+        return
     step, readme = (Path(arg).read_text() for arg in sys.argv[1:3])
     BareApp(step, readme).run()
 
