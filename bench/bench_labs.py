@@ -19,7 +19,7 @@ from pathlib import Path
 from tutor import locations
 from tutor.cloud.clients import client
 from tutor.cloud.embedded import EmbeddedLocalStack
-from tutor.cloud.endpoint import Endpoint, set_active
+from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.burst import burst
 from tutor.engine.labs.loader import get_lab, lab_dirs, load_lab
 from tutor.engine.labs.selftest import selftest_lab
@@ -105,12 +105,10 @@ def main() -> None:
         os.environ["TUTOR_HOME"] = tmp
         embedded = EmbeddedLocalStack(data=Path(tmp) / "localstack")
         endpoint = embedded.start()
-        set_active(endpoint)
         try:
             burst_ratio(endpoint)
             selftests(endpoint)
         finally:
-            set_active(None)
             embedded.stop()
 
 

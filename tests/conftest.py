@@ -45,20 +45,6 @@ def tutor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(autouse=True)
-def restore_active_endpoint() -> Iterator[None]:
-    """An app or monitor built with another endpoint (a dead port, a test's own
-    LocalStack) makes it the process's active one; the next test must not inherit it."""
-    from tutor.cloud import clients
-    from tutor.cloud import endpoint as ep
-
-    before = ep._active
-    yield
-    if ep._active is not before:
-        ep.set_active(before)
-        clients.clear_cache()
-
-
 @pytest.fixture(scope="session")
 def localstack() -> Iterator[Endpoint]:
     """The real LocalStack for this test session (embedded unless TUTOR_TEST_ENDPOINT)."""
@@ -67,19 +53,16 @@ def localstack() -> Iterator[Endpoint]:
     given = os.environ.get("TUTOR_TEST_ENDPOINT", "").strip()
     if given:
         found = ep.Endpoint(given, "TUTOR_TEST_ENDPOINT")
-        ep.set_active(found)
         yield found
         return
     from tutor.cloud.embedded import EmbeddedLocalStack
 
     embedded = EmbeddedLocalStack(data=_SESSION_HOME / "localstack")
     found = embedded.start()
-    ep.set_active(found)
     os.environ["TUTOR_TEST_LOCALSTACK_URL"] = found.url
     try:
         yield found
     finally:
-        ep.set_active(None)
         embedded.stop()
         shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 

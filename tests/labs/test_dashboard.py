@@ -24,8 +24,8 @@ from tutor.engine.labs.scenario import ScenarioRunner
 from tutor.errors import TutorError
 
 
-def _delete(names: list[str]) -> None:
-    sqs = client("sqs")
+def _delete(endpoint: Endpoint, names: list[str]) -> None:
+    sqs = client("sqs", endpoint)
     for name in names:
         try:
             sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
@@ -37,17 +37,18 @@ def _delete(names: list[str]) -> None:
 def queues(localstack: Endpoint) -> Iterator[list[str]]:
     made: list[str] = []
     yield made
-    _delete(made)
+    _delete(localstack, made)
 
 
-def _make(made: list[str], name: str, **attributes: str) -> str:
-    url = str(client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+def _make(endpoint: Endpoint, made: list[str], name: str, **attributes: str) -> str:
+    url = str(client("sqs", endpoint).create_queue(QueueName=name,
+                                                   Attributes=attributes)["QueueUrl"])
     made.append(name)
     return url
 
 
-def _arn(url: str) -> str:
-    return str(client("sqs").get_queue_attributes(
+def _arn(endpoint: Endpoint, url: str) -> str:
+    return str(client("sqs", endpoint).get_queue_attributes(
         QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
@@ -55,11 +56,12 @@ def _arn(url: str) -> str:
 def test_sampler_reads_depths_of_the_lab_queues_and_its_dlq(localstack: Endpoint,
                                                             queues: list[str]) -> None:
     lab = api.get_lab("04")
-    sqs = client("sqs")
-    dlq = _make(queues, "lab04-dash-dlq")
-    source = _make(queues, "lab04-dash", VisibilityTimeout="30", RedrivePolicy=json.dumps(
-        {"deadLetterTargetArn": _arn(dlq), "maxReceiveCount": 3}))
-    _make(queues, "lab05-dash-other")  # another lab's queue: never shown
+    sqs = client("sqs", localstack)
+    dlq = _make(localstack, queues, "lab04-dash-dlq")
+    source = _make(localstack, queues, "lab04-dash", VisibilityTimeout="30",
+                   RedrivePolicy=json.dumps({"deadLetterTargetArn": _arn(localstack, dlq),
+                                             "maxReceiveCount": 3}))
+    _make(localstack, queues, "lab05-dash-other")  # another lab's queue: never shown
     sampler = DashboardSampler(lab, localstack)
     first = sampler.sample()
     assert first.error == ""
@@ -89,8 +91,8 @@ def test_sampler_reads_depths_of_the_lab_queues_and_its_dlq(localstack: Endpoint
 def test_sampler_keeps_the_last_figures_when_localstack_is_gone(localstack: Endpoint,
                                                                  queues: list[str]) -> None:
     lab = api.get_lab("04")
-    url = _make(queues, "lab04-dash-gone")
-    client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    url = _make(localstack, queues, "lab04-dash-gone")
+    client("sqs", localstack).send_message(QueueUrl=url, MessageBody="x")
     sampler = DashboardSampler(lab, localstack)
     seen = sampler.sample()
     sampler.endpoint = Endpoint("http://127.0.0.1:9", "test")  # nothing listens on port 9
@@ -191,11 +193,12 @@ def test_stop_consumer_refuses_when_none_runs(tmp_path: Path) -> None:
 def test_poison_message_ends_in_the_dlq_after_the_labs_worker(localstack: Endpoint,
                                                               queues: list[str]) -> None:
     lab = api.get_lab("04")
-    sqs = client("sqs")
-    _delete(["lab04-orders", "lab04-orders-dlq"])
-    dlq = _make(queues, "lab04-orders-dlq")
-    source = _make(queues, "lab04-orders", VisibilityTimeout="1", RedrivePolicy=json.dumps(
-        {"deadLetterTargetArn": _arn(dlq), "maxReceiveCount": 2}))
+    sqs = client("sqs", localstack)
+    _delete(localstack, ["lab04-orders", "lab04-orders-dlq"])
+    dlq = _make(localstack, queues, "lab04-orders-dlq")
+    source = _make(localstack, queues, "lab04-orders", VisibilityTimeout="1",
+                   RedrivePolicy=json.dumps({"deadLetterTargetArn": _arn(localstack, dlq),
+                                             "maxReceiveCount": 2}))
     line = chaos.run_chaos(lab, "poison-order", localstack)
     assert line.startswith("Poison message ") and "lab04-orders" in line
     workspace = api.start_lab(lab)
@@ -221,9 +224,9 @@ def test_poison_message_ends_in_the_dlq_after_the_labs_worker(localstack: Endpoi
 @pytest.mark.localstack
 def test_fifo_poison_gets_its_group_and_burst_sends_count(localstack: Endpoint,
                                                           queues: list[str]) -> None:
-    sqs = client("sqs")
-    _delete(["lab09-orders.fifo", "lab03-jobs"])
-    fifo = _make(queues, "lab09-orders.fifo", FifoQueue="true")
+    sqs = client("sqs", localstack)
+    _delete(localstack, ["lab09-orders.fifo", "lab03-jobs"])
+    fifo = _make(localstack, queues, "lab09-orders.fifo", FifoQueue="true")
     lab09 = api.get_lab("09")
     chaos.run_chaos(lab09, "declined-payment", localstack)
     chaos.run_chaos(lab09, "declined-payment", localstack)  # a new dedup id: not dropped
@@ -233,7 +236,7 @@ def test_fifo_poison_gets_its_group_and_burst_sends_count(localstack: Endpoint,
     assert {m["Attributes"]["MessageGroupId"] for m in got} == {"chaos-order"}
     assert all(json.loads(m["Body"])["poison"] is True for m in got)
 
-    jobs = _make(queues, "lab03-jobs")
+    jobs = _make(localstack, queues, "lab03-jobs")
     lab03 = api.get_lab("03")
     line = chaos.run_chaos(lab03, "job-backlog", localstack)
     assert line.startswith("Burst: 500 messages to lab03-jobs")
@@ -244,7 +247,7 @@ def test_fifo_poison_gets_its_group_and_burst_sends_count(localstack: Endpoint,
 
 @pytest.mark.localstack
 def test_chaos_on_a_missing_queue_says_so(localstack: Endpoint) -> None:
-    _delete(["lab02-logins"])
+    _delete(localstack, ["lab02-logins"])
     with pytest.raises(TutorError, match=r"The queue `lab02-logins` does not exist yet"):
         chaos.run_chaos(api.get_lab("02"), "login-burst", localstack)
 

@@ -30,8 +30,8 @@ def lab_copies(tmp_path: Path) -> Path:
     return root
 
 
-def _fresh_queue(name: str) -> str:
-    sqs = client("sqs")
+def _fresh_queue(endpoint: Endpoint, name: str) -> str:
+    sqs = client("sqs", endpoint)
     try:
         sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
     except Exception:  # not there: fine
@@ -62,7 +62,7 @@ def dashboard_workers(screen: LabScreen) -> list[object]:
 @pytest.mark.localstack
 async def test_dashboard_shows_live_depths_and_a_burst_raises_them(
         lab_copies: Path, localstack: Endpoint, tutor_home: Path) -> None:
-    url = _fresh_queue("lab02-logins")
+    url = _fresh_queue(localstack, "lab02-logins")
     app = make_app(labs_dir=lab_copies, quizzes_dir=FIXTURES / "quizzes", endpoint=localstack.url)
     async with app.run_test(size=(80, 24)) as pilot:  # the compact layout
         screen = await open_lab(app, pilot, "02-write-buffering")
@@ -86,7 +86,7 @@ async def test_dashboard_shows_live_depths_and_a_burst_raises_them(
         assert spark.data is not None and max(spark.data) == 1500 and min(spark.data) == 0
         await until(lambda: any("Burst: 1500 messages to lab02-logins" in n
                                 for n in notes(app)), pilot)
-        depth = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=[
+        depth = client("sqs", localstack).get_queue_attributes(QueueUrl=url, AttributeNames=[
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
         assert depth == "1500"  # what the dashboard shows is the queue
 
@@ -98,7 +98,7 @@ async def test_dashboard_shows_live_depths_and_a_burst_raises_them(
         pressed = time.monotonic()
         await pilot.press("q")  # quitting does not wait for a sample
     assert time.monotonic() - pressed < 2.0
-    client("sqs").delete_queue(QueueUrl=url)
+    client("sqs", localstack).delete_queue(QueueUrl=url)
 
 
 @pytest.mark.localstack
@@ -106,11 +106,11 @@ async def test_poison_from_the_chooser_shows_the_dlq(lab_copies: Path, localstac
                                                      tutor_home: Path) -> None:
     import json
 
-    dlq = _fresh_queue("lab04-orders-dlq")
-    sqs = client("sqs")
+    dlq = _fresh_queue(localstack, "lab04-orders-dlq")
+    sqs = client("sqs", localstack)
     arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
-    source = _fresh_queue("lab04-orders")
+    source = _fresh_queue(localstack, "lab04-orders")
     sqs.set_queue_attributes(QueueUrl=source, Attributes={"RedrivePolicy": json.dumps(
         {"deadLetterTargetArn": arn, "maxReceiveCount": 3})})
     app = make_app(labs_dir=lab_copies, quizzes_dir=FIXTURES / "quizzes", endpoint=localstack.url)

@@ -6,7 +6,8 @@ Every client it makes:
   endpoint's account (`test` for LocalStack's default one), which LocalStack takes as
   the account the request acts in;
 - reads no AWS config or credentials file (both point at the null device);
-- talks only to the active endpoint, which the guard checks when the client is built and
+- talks only to the endpoint it is given (no module-level default: the caller resolved it
+  at the edge and passes it down), which the guard checks when the client is built and
   again before each request is sent.
 """
 
@@ -18,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from tutor.cloud import guard
-from tutor.cloud.endpoint import DUMMY_KEY, Endpoint, active
+from tutor.cloud.endpoint import DUMMY_KEY, Endpoint
 
 if TYPE_CHECKING:
     import botocore.session
@@ -51,13 +52,13 @@ def _isolated_session() -> botocore.session.Session:
     return session
 
 
-def client(service: str, endpoint: Endpoint | None = None, *, read_timeout: float = 30.0,
+def client(service: str, endpoint: Endpoint, *, read_timeout: float = 30.0,
            max_attempts: int = 2) -> Any:
     """A boto3-compatible client for `service` at the local endpoint, acting in the
     endpoint's account (cached per endpoint and account)."""
     import botocore.config
 
-    ep = endpoint or active()
+    ep = endpoint
     guard.check(ep.url)
     key = (service, ep.url, ep.region, ep.account, read_timeout)
     with _lock:

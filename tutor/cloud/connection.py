@@ -92,7 +92,6 @@ class ConnectionMonitor:
                                        since=time.monotonic()))
             return
         self.endpoint = found
-        ep.set_active(found)
         while not self._stop.is_set():
             self.poll_once()
             self._stop.wait(POLL_SECONDS)
@@ -161,7 +160,6 @@ class ConnectionMonitor:
                                                since=time.monotonic()))
                     raise
                 self.endpoint = found
-                ep.set_active(found)
             finally:
                 self._restarting = False
         self.poll_once()

@@ -161,19 +161,3 @@ def resolve(explicit: str | None = None, *, probe_default: bool = True) -> Endpo
         guard.check(endpoint.url)
     return endpoint
 
-
-# The endpoint this process uses, set once by the CLI or the app after resolving it.
-_active: Endpoint | None = None
-
-
-def set_active(endpoint: Endpoint | None) -> None:
-    global _active
-    _active = endpoint
-
-
-def active() -> Endpoint:
-    """The endpoint in use: the one set by the CLI/app, else the environment, else the default."""
-    if _active is not None:
-        return _active
-    return from_environment() or from_service_state() or Endpoint(DEFAULT_URL, "default",
-                                                                   region(), account())

@@ -34,5 +34,4 @@ def connect(args: argparse.Namespace, *, start: bool = True, quiet: bool = False
             print(f"Started a background LocalStack at {found.url} "
                   "(stop it with `tutor localstack down`)", file=sys.stderr)
     found = bind(found)  # the learner's account, resolved here at the edge
-    ep.set_active(found)
     return found

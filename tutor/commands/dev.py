@@ -159,7 +159,6 @@ def _endpoint(args: argparse.Namespace, console: Any) -> tuple[Any, Any]:
     if args.endpoint:
         found = ep.resolve(args.endpoint)
         assert found is not None
-        ep.set_active(found)
         return found, None
     import tempfile
     from pathlib import Path
@@ -168,5 +167,4 @@ def _endpoint(args: argparse.Namespace, console: Any) -> tuple[Any, Any]:
 
     embedded = EmbeddedLocalStack(data=Path(tempfile.mkdtemp(prefix="tutor-devcheck-")))
     found = embedded.start(progress=lambda line: print(line, file=sys.stderr))
-    ep.set_active(found)
     return found, embedded

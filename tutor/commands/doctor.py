@@ -44,7 +44,6 @@ def _doctor(args: argparse.Namespace) -> int:
             from tutor.engine.learner import bind
 
             found = bind(found)
-            ep.set_active(found)
         report = doctor.run(found, warning)
     finally:
         if embedded is not None:

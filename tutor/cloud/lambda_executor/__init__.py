@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
 
 
-def probe(endpoint: Endpoint | None = None, timeout: float = 20.0) -> tuple[bool, str]:
+def probe(endpoint: Endpoint, timeout: float = 20.0) -> tuple[bool, str]:
     """Create, invoke and delete a trivial function: (works, one-line explanation)."""
     from tutor.cloud.lambda_executor.probe import run
 

@@ -10,7 +10,7 @@ import zipfile
 from typing import Any
 
 from tutor.cloud import clients
-from tutor.cloud.endpoint import Endpoint, active
+from tutor.cloud.endpoint import Endpoint
 from tutor.errors import TutorError
 
 PROBE_CODE = "def handler(event, context):\n    return {'echo': event.get('probe')}\n"
@@ -33,11 +33,11 @@ def _wait_active(lam: Any, name: str, deadline: float) -> tuple[str, str]:
         time.sleep(0.2)
 
 
-def run(endpoint: Endpoint | None = None, timeout: float = 20.0) -> tuple[bool, str]:
+def run(endpoint: Endpoint, timeout: float = 20.0) -> tuple[bool, str]:
     """(True, how long it took) when a Python function ran; (False, why) otherwise."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    ep = endpoint or active()
+    ep = endpoint
     try:
         lam = clients.client("lambda", ep, read_timeout=timeout, max_attempts=1)
     except TutorError as exc:

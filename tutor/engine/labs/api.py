@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutor.cloud.endpoint import Endpoint, active
+from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.loader import Lab, get_lab, load_labs, load_valid_labs
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import LabReport, StepReport, record
@@ -66,7 +66,7 @@ def _workspace(lab: Lab) -> Path:
     return path
 
 
-def run_checks(lab: Lab, endpoint: Endpoint | None = None, *,
+def run_checks(lab: Lab, endpoint: Endpoint, *,
                on_result: Callable[[StepReport], None] | None = None, store: Any = None,
                steps: list[str] | None = None, workspace: Path | None = None) -> LabReport:
     """Check the learner's work; each step's report goes to `on_result` as it completes.
@@ -77,7 +77,7 @@ def run_checks(lab: Lab, endpoint: Endpoint | None = None, *,
     from tutor.engine.labs.runner import CheckRunInterrupted
 
     try:
-        report = _run_checks(lab, endpoint or active(), workspace or _workspace(lab),
+        report = _run_checks(lab, endpoint, workspace or _workspace(lab),
                              on_result=on_result, steps=steps)
     except CheckRunInterrupted as lost:
         if store is not None:  # keep what the learner earned before LocalStack went away
@@ -122,15 +122,15 @@ def reveal_solution(lab: Lab, store: Any, step_id: str | None = None,
     return files
 
 
-def apply_solution(lab: Lab, endpoint: Endpoint | None = None,
+def apply_solution(lab: Lab, endpoint: Endpoint,
                    steps: list[str] | None = None) -> list[str]:
     """Write the reference solution into the workspace and run its scripts."""
-    return _apply_solution(lab, endpoint or active(), _workspace(lab), steps)
+    return _apply_solution(lab, endpoint, _workspace(lab), steps)
 
 
-def reset_lab(lab: Lab, endpoint: Endpoint | None = None, store: Any = None) -> ResetResult:
+def reset_lab(lab: Lab, endpoint: Endpoint, store: Any = None) -> ResetResult:
     """Restore the starter and delete every cloud resource with the lab's prefix."""
-    namespace = Namespace.of(lab, endpoint or active())
+    namespace = Namespace.of(lab, endpoint)
     deleted = namespace.delete()
     left = namespace.resources()
     workspace = reset_workspace(lab)

@@ -47,7 +47,7 @@ class Observation:
 class Run:
     """The toolbox a scenario gets: clients, unique names, an evidence log, cleanup."""
 
-    endpoint: Endpoint | None = None
+    endpoint: Endpoint
     prefix: str = field(default_factory=lambda: f"quiz-{uuid.uuid4().hex[:8]}")
     evidence: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -81,10 +81,9 @@ class Run:
         return client
 
     def _start_kinesis(self, client: Any) -> None:
-        from tutor.cloud.endpoint import active
         from tutor.cloud.health import probe
 
-        url = (self.endpoint or active()).url
+        url = self.endpoint.url
         state = probe(url, timeout=3.0).services.get("kinesis", "absent")
         if state not in ("available", "running"):
             raise TutorError(

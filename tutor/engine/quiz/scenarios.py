@@ -51,7 +51,7 @@ def check_scenario(question: Question) -> list[tuple[str, str]]:
     return problems
 
 
-def run_scenario(question: Question, endpoint: Endpoint | None = None) -> Observation:
+def run_scenario(question: Question, endpoint: Endpoint) -> Observation:
     """Run the scenario of a predict question for real and report what happened."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -65,7 +65,7 @@ def run_scenario(question: Question, endpoint: Endpoint | None = None) -> Observ
         outcome = fn(run, **spec.params)
         run.log(f"outcome: {outcome}")
     except (ClientError, BotoCoreError) as exc:
-        raise from_boto(exc, endpoint.url if endpoint else None) from exc
+        raise from_boto(exc, endpoint.url) from exc
     finally:
         run.cleanup()
     return Observation(spec.name, outcome, run.evidence, run.elapsed(), run.prefix)
