@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Footer, Header, Label, OptionList, Static, TabbedContent
-from textual.worker import Worker
 
 from tutor.engine.catalog import Entry
-from tutor.engine.labs.api import Hint, Lab, LabReport, LabStatus, ResetResult, StepReport
-from tutor.engine.labs.dashboard import DashboardSampler
+from tutor.engine.labs.api import Lab
 from tutor.ui import lab_text
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.dialogs.info import InfoDialog
 from tutor.ui.dialogs.solution import SolutionScreen
 from tutor.ui.lab_progress import LabProgress
-from tutor.ui.screens.lab_dashboard import DASHBOARD_ACTIONS, LabDashboard
+from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.lab_brief import LabBrief
+from tutor.ui.widgets.lab_runner import LabRunner
 from tutor.ui.widgets.queue_dashboard import QueueDashboard
 from tutor.ui.widgets.step_list import StepList, StepState
 from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
@@ -33,7 +28,7 @@ LAB_ACTIONS = {"start", "check", "hint", "solution", "reset", "watch", "dashboar
                "run_step"}
 
 
-class LabScreen(LabDashboard):
+class LabScreen(TutorScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("s", "start", "Start"),
@@ -46,77 +41,11 @@ class LabScreen(LabDashboard):
         Binding("x", "run_step", "Run"),
         Binding("d", "dashboard", "Queues", tooltip="Live queue dashboard (show/hide)"),
         # The rest stay out of the 80-column footer: the tabs name v/m, and the dashboard's
-        # border lists its own keys while it is shown (see `dashboard_keys`).
+        # border lists its own keys (p, u, k, t) while it is shown.
         Binding("v", "page('overview')", "Overview", show=False),
         Binding("m", "page('readme')", "README", show=False),
-        Binding("p", "chaos('poison')", "Poison", show=False),
-        Binding("u", "chaos('burst')", "Burst", show=False),
-        Binding("k", "chaos('stop_consumer')", "Stop consumer", show=False),
-        Binding("t", "timeline", "Timeline", show=False),
+        *QueueDashboard.KEYS,
     ]
-    BLOCKING_GROUPS = frozenset({"open"})
-
-    class Loaded(Message):
-        """LabScreen.load (worker) -> on_lab_screen_loaded: the lab, its typed status and
-        README."""
-
-        def __init__(self, lab: Lab, state: LabStatus, readme: str) -> None:
-            super().__init__()
-            self.lab, self.state, self.readme = lab, state, readme
-
-    class StepChecked(Message):
-        """LabScreen.run_check (worker), once per step as results stream in ->
-        on_lab_screen_step_checked."""
-
-        def __init__(self, report: StepReport) -> None:
-            super().__init__()
-            self.report = report
-
-    class Checked(Message):
-        """LabScreen.run_check (worker), at the end -> on_lab_screen_checked: the score
-        line, the next failed step."""
-
-        def __init__(self, report: LabReport) -> None:
-            super().__init__()
-            self.report = report
-
-    class Started(Message):
-        """LabScreen's start worker -> on_lab_screen_started: the workspace exists now."""
-
-        def __init__(self, workspace: Path) -> None:
-            super().__init__()
-            self.workspace = workspace
-
-    class NeedsForce(Message):
-        """LabScreen's start worker, when files would be overwritten ->
-        on_lab_screen_needs_force: asks first."""
-
-        def __init__(self, changed: list[str]) -> None:
-            super().__init__()
-            self.changed = changed
-
-    class HintShown(Message):
-        """LabScreen's hint worker -> on_lab_screen_hint_shown: shows it under the step."""
-
-        def __init__(self, hint: Hint) -> None:
-            super().__init__()
-            self.hint = hint
-
-    class SolutionRead(Message):
-        """LabScreen.solution (worker) -> on_lab_screen_solution_read: opens the solution
-        screen."""
-
-        def __init__(self, step_id: str, files: dict[str, str]) -> None:
-            super().__init__()
-            self.step_id, self.files = step_id, files
-
-    class ResetDone(Message):
-        """LabScreen.reset (worker) -> on_lab_screen_reset_done: what was deleted and
-        restored."""
-
-        def __init__(self, result: ResetResult) -> None:
-            super().__init__()
-            self.result = result
 
     def __init__(self, entry: Entry) -> None:
         super().__init__()
@@ -124,8 +53,7 @@ class LabScreen(LabDashboard):
         self.lab: Lab | None = None
         self.progress = LabProgress(Path("."))  # replaced when the lab has loaded
         self._checking = False
-        self._sampler: DashboardSampler | None = None
-        self._sampling = threading.Lock()  # see LabDashboard.sample_queues
+        self.dashboard: QueueDashboard | None = None  # mounted when the lab has loaded
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -134,29 +62,17 @@ class LabScreen(LabDashboard):
             with Vertical(id="lab-steps", classes="pane"):
                 yield Label("Steps", classes="pane-title")
             yield LabBrief(id="lab-tabs")
-        yield QueueDashboard(f"lab{self.entry.id[:2]}-", id="dashboard")
+        yield LabRunner(self.course, self.entry.id)  # every engine call of the lab
         yield ConnectionBar()
         yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.sub_title = self.entry.title
-        self.query_one(QueueDashboard).display = False
-        self.load()
+        self.runner.load()
 
     # --- loading ---------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
-    def load(self) -> None:
-        from tutor.engine.labs.api import lab_status
-
-        lab = self.course.lab(self.entry.id)
-        store = self.course.store()
-        state = lab_status(lab, store)
-        readme = lab.readme.read_text(encoding="utf-8", errors="replace") \
-            if lab.readme.is_file() else "*This lab has no README.*"
-        self.post_message(self.Loaded(lab, state, readme))
-
-    def on_lab_screen_loaded(self, message: Loaded) -> None:
+    def on_lab_runner_loaded(self, message: LabRunner.Loaded) -> None:
         lab = self.lab = message.lab
         self.progress = progress = LabProgress.from_status(message.state)
         steps = StepList([(s.id, s.title) for s in lab.spec.steps], id="steps")
@@ -166,6 +82,9 @@ class LabScreen(LabDashboard):
             if step.id in progress.scores:
                 steps.set_state(step.id, StepState.of(*progress.scores[step.id]))
         self.query_one(LabBrief).set_pages(lab_text.overview(lab), message.readme)
+        self.dashboard = QueueDashboard(lab, workspace=progress.workspace,
+                                        endpoint=self.tutor.endpoint, id="dashboard")
+        self.mount(self.dashboard, before=self.query_one(ConnectionBar))
         steps.focus()
         if not progress.started:  # a first visit starts with what the lab is about
             self.query_one(LabBrief).reveal("overview")
@@ -178,20 +97,22 @@ class LabScreen(LabDashboard):
             return None  # shown dimmed in the footer until the lab has loaded
         if action in {"start", "check", "reset"} and self._checking:
             return None  # not under a running check (reset would delete what it reads)
-        if action in DASHBOARD_ACTIONS:
-            if self.lab is None or not self.dashboard_shown:
-                return False
-            if action == "chaos":
-                return any(a.kind == parameters[0] for a in self.lab.spec.chaos)
+        if action in QueueDashboard.ACTIONS:  # only while it is shown
+            return self.dashboard is not None and self.dashboard.offers(action, parameters)
         return True
 
-    def worker_failed(self, worker: Worker[object]) -> None:
-        if worker.group == "open":
-            self.dismiss()
-        elif worker.group == "check":
+    @property
+    def runner(self) -> LabRunner:
+        return self.query_one(LabRunner)
+
+    def on_lab_runner_failed(self, message: LabRunner.Failed) -> None:
+        if message.group == "open":
+            self.dismiss()  # first: the dialog then shows over the screen before it
+        elif message.group == "check":
             self.checking = False
             self.step_list.settle(self.progress.reports)
         self.show_status()
+        self.tutor.show_error(message.error, blocking=message.group == "open")
 
     @property
     def checking(self) -> bool:
@@ -281,28 +202,15 @@ class LabScreen(LabDashboard):
     # --- start -------------------------------------------------------------------------
 
     def action_start(self) -> None:
-        self.start(force=False)
+        self.runner.start(self.progress.workspace, force=False)
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False)
-    def start(self, force: bool) -> None:
-        from tutor.engine.labs.api import changed_files, start_lab
-
-        assert self.lab is not None
-        if not force:
-            changed = changed_files(self.lab)
-            if self.progress.workspace.is_dir() and changed:
-                self.post_message(self.NeedsForce(changed))
-                return
-        self.post_message(self.Started(start_lab(self.lab, force=force,
-                                                 store=self.course.store())))
-
-    def on_lab_screen_needs_force(self, message: NeedsForce) -> None:
+    def on_lab_runner_needs_force(self, message: LabRunner.NeedsForce) -> None:
         self.app.push_screen(ConfirmDialog(
             "Start over?", lab_text.start_over(self.progress.workspace, message.changed),
             "Start over", "Keep my work", danger=True),
-            if_confirmed(lambda: self.start(force=True)))
+            if_confirmed(lambda: self.runner.start(self.progress.workspace, force=True)))
 
-    def on_lab_screen_started(self, message: Started) -> None:
+    def on_lab_runner_started(self, message: LabRunner.Started) -> None:
         self.query_one(LabBrief).reveal("step")
         self.progress.started = True
         self.progress.workspace = message.workspace
@@ -322,27 +230,16 @@ class LabScreen(LabDashboard):
         self.checking = True
         self.step_list.start_check()
         self.show_status()
-        self.run_check(endpoint)
+        self.runner.check(endpoint)
 
-    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
-    def run_check(self, endpoint: Any) -> None:
-        from tutor.engine.labs.api import run_checks
-
-        assert self.lab is not None
-        def streamed(step: StepReport) -> None:
-            self.post_message(self.StepChecked(step))
-
-        report = run_checks(self.lab, endpoint, store=self.course.store(), on_result=streamed)
-        self.post_message(self.Checked(report))
-
-    def on_lab_screen_step_checked(self, message: StepChecked) -> None:
+    def on_lab_runner_step_checked(self, message: LabRunner.StepChecked) -> None:
         report = message.report
         self.progress.record(report)
         self.step_list.checked(report)
         if report.step_id == self.selected:
             self.show_step()
 
-    def on_lab_screen_checked(self, message: Checked) -> None:
+    def on_lab_runner_checked(self, message: LabRunner.Checked) -> None:
         report = message.report
         self.checking = False
         self.step_list.settle(self.progress.reports)
@@ -357,16 +254,9 @@ class LabScreen(LabDashboard):
 
     def action_hint(self) -> None:
         if self.selected:
-            self.hint(self.selected)
+            self.runner.hint(self.selected)
 
-    @work(thread=True, exclusive=True, group="hint", exit_on_error=False)
-    def hint(self, step_id: str) -> None:
-        from tutor.engine.labs.api import next_hint
-
-        assert self.lab is not None
-        self.post_message(self.HintShown(next_hint(self.lab, step_id, self.course.store())))
-
-    def on_lab_screen_hint_shown(self, message: HintShown) -> None:
+    def on_lab_runner_hint_shown(self, message: LabRunner.HintShown) -> None:
         hint = message.hint
         self.step_list.set_hints(hint.step_id, self.progress.saw_hint(hint), hint.total)
         self.query_one(LabBrief).reveal("step")
@@ -386,17 +276,9 @@ class LabScreen(LabDashboard):
         self.app.push_screen(ConfirmDialog(
             "Show the solution?", f"Show the reference solution of step "
             f"`{step_id}`? It is recorded as seen.", "Show it", "Not now"),
-            if_confirmed(lambda: self.solution(step_id)))
+            if_confirmed(lambda: self.runner.solution(step_id)))
 
-    @work(thread=True, exclusive=True, group="solution", exit_on_error=False)
-    def solution(self, step_id: str) -> None:
-        from tutor.engine.labs.api import reveal_solution
-
-        assert self.lab is not None
-        files = reveal_solution(self.lab, self.course.store(), step_id)
-        self.post_message(self.SolutionRead(step_id, files))
-
-    def on_lab_screen_solution_read(self, message: SolutionRead) -> None:
+    def on_lab_runner_solution_read(self, message: LabRunner.SolutionRead) -> None:
         self.progress.lab_open = True  # a solution shown opens every one (the engine's rule)
         self.app.push_screen(SolutionScreen(f"Solution of step {message.step_id}",
                                             message.files))
@@ -412,16 +294,9 @@ class LabScreen(LabDashboard):
         self.app.push_screen(ConfirmDialog(
             "Reset the lab?", lab_text.reset_warning(self.lab, self.progress.workspace),
             "Reset", "Cancel", danger=True),
-            if_confirmed(lambda: self.reset(endpoint)))
+            if_confirmed(lambda: self.runner.reset(endpoint)))
 
-    @work(thread=True, exclusive=True, group="reset", exit_on_error=False)
-    def reset(self, endpoint: Any) -> None:
-        from tutor.engine.labs.api import reset_lab
-
-        assert self.lab is not None
-        self.post_message(self.ResetDone(reset_lab(self.lab, endpoint, self.course.store())))
-
-    def on_lab_screen_reset_done(self, message: ResetDone) -> None:
+    def on_lab_runner_reset_done(self, message: LabRunner.ResetDone) -> None:
         result = message.result
         self.progress.restart(result.workspace)
         self.step_list.set_all(StepState("not checked"))
@@ -453,6 +328,26 @@ class LabScreen(LabDashboard):
             self.notify(", ".join(message.files[:3]), title="Saved: checking again",
                         markup=False)
             self.action_check()
+
+    # --- the live queue dashboard: it samples and runs the chaos; its keys are bound here --
+
+    def action_dashboard(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.shown = not self.dashboard.shown
+
+    def action_chaos(self, kind: str) -> None:
+        if self.dashboard is not None:
+            self.dashboard.chaos(kind)
+
+    def action_timeline(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.open_timeline()
+
+    def on_queue_dashboard_chaos_done(self, message: QueueDashboard.ChaosDone) -> None:
+        self.notify(message.line, title=message.label, markup=False, timeout=8)
+
+    def on_queue_dashboard_failed(self, message: QueueDashboard.Failed) -> None:
+        self.tutor.show_error(message.error)
 
     # --- navigation ----------------------------------------------------------------------
 
