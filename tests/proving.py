@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +23,25 @@ from typing import Any
 # The pool's accounts when it shares the developer's LocalStack (TUTOR_TEST_ENDPOINT):
 # slot k uses this + k, far from the default account and the tests' own learner ids.
 SHARED_BASE_ACCOUNT = "990000000500"
+
+
+def _warm(found: Any) -> None:
+    """One call to each service the labs use (not Kinesis: it starts kinesis-mock), so
+    LocalStack loads their providers at boot. On this machine the pool's LocalStack could no
+    longer import SNS's provider modules when SNS was first used half an hour in (`No module
+    named 'localstack.utils.analytics.metrics'`; every other service, loaded early, kept
+    working; the cause is not found). A failed warm-up call is left to the labs to report."""
+    from tutor.cloud.clients import client
+
+    for service, call in (("sqs", "list_queues"), ("sns", "list_topics"),
+                          ("lambda", "list_functions"), ("events", "list_rules"),
+                          ("cloudwatch", "describe_alarms"), ("logs", "describe_log_groups"),
+                          ("stepfunctions", "list_state_machines"), ("iam", "list_roles"),
+                          ("s3", "list_buckets")):
+        try:
+            getattr(client(service, found), call)()
+        except Exception as exc:  # reported by the labs that need the service
+            print(f"warm-up of {service} failed: {exc}", file=sys.stderr)
 
 
 def prove_all(parallel: int, given_endpoint: str) -> tuple[list[Any], float]:
@@ -43,6 +63,7 @@ def prove_all(parallel: int, given_endpoint: str) -> tuple[list[Any], float]:
 
         embedded = EmbeddedLocalStack(data=home / "localstack")
         found = embedded.start()
+        _warm(found)
     try:
         started = time.monotonic()
         results = run_corpora(labs, found, parallel=parallel, selftests=("learner",))
