@@ -100,49 +100,6 @@ def _require_queue(ctx: CheckContext) -> str:
 
 # --- step 1: the queue ---------------------------------------------------------------
 
-@check
-def queue_exists(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("orders")
-    if attrs is None:
-        return failed(f"the queue `{ctx.name('orders')}`", "no such queue")
-    return passed(f"the queue `{ctx.name('orders')}`", "it exists",
-                  queue_arn=attrs.get("QueueArn"))
-
-
-@check
-def visibility_timeout(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("orders")
-    want = ctx.clock.seconds("visibility_timeout")
-    work = ctx.clock.seconds("downstream_timeout")
-    expected = (f"VisibilityTimeout={want:g} s: above the worker's {work:g} s downstream "
-                "timeout, short enough to retry soon "
-                f"({ctx.clock.explain('visibility_timeout')})")
-    if attrs is None:
-        return failed(expected, f"no queue `{ctx.name('orders')}`")
-    value = float(attrs.get("VisibilityTimeout", "30"))
-    found = f"VisibilityTimeout={value:g}"
-    if value <= work:
-        found += (f": not above the worker's {work:g} s downstream timeout, so another "
-                  "receive gets the message while the first attempt still waits")
-    elif value != want:
-        found += (f": a failed order waits {value:g} s before its retry" +
-                  (" (30 s is the default: did infra.py set it?)" if value == 30 else ""))
-    return expect(value == want, expected, found, visibility_timeout=value)
-
-
-@check
-def long_polling(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("orders")
-    expected = (f"`{ctx.name('orders')}` to long-poll by default "
-                "(ReceiveMessageWaitTimeSeconds 1 to 20 s)")
-    if attrs is None:
-        return failed(expected, "no such queue")
-    value = int(attrs.get("ReceiveMessageWaitTimeSeconds", 0))
-    found = f"{value} s" + (": short polling, every empty receive returns at once"
-                            if value < 1 else "")
-    return expect(1 <= value <= 20, expected, found, receive_wait=value)
-
-
 # --- step 2: the web tier publishes the contract --------------------------------------------
 
 # The web tier's fault: SQS refuses one SendMessage (or SendMessageBatch) of a measured

@@ -319,38 +319,6 @@ def _dead(run: dict[str, Any]) -> str:
 # --- step 1: the buffer queue ---------------------------------------------------------------
 
 
-@check
-def queue_visibility(ctx: CheckContext) -> Outcome:
-    low = ctx.clock.seconds("visibility_timeout")
-    high = float(ctx.params.get("most", 30))
-    want = (f"`{ctx.name('logins')}` to hide a received message for {low:g} to {high:g} s "
-            f"({ctx.clock.explain('visibility_timeout')})")
-    attrs = ctx.queue_attributes("logins")
-    if attrs is None:
-        return failed(want, "no such queue")
-    value = int(attrs["VisibilityTimeout"])
-    if value < low:
-        return failed(want, f"{value} s: a batch that is still being collected, paced or "
-                      "written comes back and is delivered again", visibility_timeout=value)
-    if value > high:
-        return failed(want, f"{value} s: the batch of a crashed writer waits that long before "
-                      "it is retried", visibility_timeout=value)
-    return passed(want, f"{value} s", visibility_timeout=value)
-
-
-@check
-def queue_long_polling(ctx: CheckContext) -> Outcome:
-    want = (f"`{ctx.name('logins')}` to long-poll by default "
-            "(ReceiveMessageWaitTimeSeconds 1 to 20 s)")
-    attrs = ctx.queue_attributes("logins")
-    if attrs is None:
-        return failed(want, "no such queue")
-    value = int(attrs.get("ReceiveMessageWaitTimeSeconds", 0))
-    found = f"{value} s" + (": short polling, an idle writer hammers the queue with empty "
-                            "receives" if value < 1 else "")
-    return expect(1 <= value <= 20, want, found, receive_wait=value)
-
-
 # --- step 2: every login lands exactly once, the queue drains -------------------------------
 
 

@@ -279,41 +279,6 @@ def _not_done(result: dict[str, Any], want: str) -> Outcome | None:
 # --- step 1: long polling on the queue ----------------------------------------------------
 
 
-@check
-def queue_long_polling(ctx: CheckContext) -> Outcome:
-    wait = ctx.clock.seconds("long_poll_wait")
-    want = (f"`{ctx.name('jobs')}` to long-poll by default with the longest wait the lab "
-            f"clock allows: ReceiveMessageWaitTimeSeconds {wait:g} s "
-            f"({ctx.clock.explain('long_poll_wait')})")
-    attrs = ctx.queue_attributes("jobs")
-    if attrs is None:
-        return failed(want, "no such queue")
-    value = int(attrs.get("ReceiveMessageWaitTimeSeconds", 0))
-    found = f"{value} s"
-    if value == 0:
-        found += " (short polling: every receive on an empty queue returns at once, billed)"
-    elif value < wait:
-        found += f" (long polling, but shorter than the {wait:g} s the step asks for)"
-    elif value > wait:
-        found += (f" (the production maximum; on the lab clock {wait:g} s stands for it, and "
-                  "a longer poll of a stopped worker holds on to the next messages)")
-    return expect(value == wait, want, found, receive_wait=value)
-
-
-@check
-def queue_has_dlq(ctx: CheckContext) -> Outcome:
-    want = f"`{ctx.name('jobs')}` to dead-letter to `{ctx.name('jobs-dlq')}`"
-    attrs = ctx.queue_attributes("jobs")
-    if attrs is None or not attrs.get("RedrivePolicy"):
-        return failed(want, "no redrive policy")
-    try:
-        policy = json.loads(attrs["RedrivePolicy"])
-    except ValueError:
-        return failed(want, f"a RedrivePolicy that is not JSON: {attrs['RedrivePolicy'][:60]}")
-    return expect(policy.get("deadLetterTargetArn") == ctx.queue_arn("jobs-dlq"), want,
-                  f"target {policy.get('deadLetterTargetArn')}", redrive_policy=policy)
-
-
 # --- step 2: batches everywhere ------------------------------------------------------------
 
 

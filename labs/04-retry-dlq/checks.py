@@ -22,6 +22,7 @@ from tutor.engine.labs.checks import (
     scenario,
 )
 from tutor.engine.labs.scenario import Program
+from tutor.engine.labs.sqs_facts import require_redrive
 
 LEDGER = "processed.jsonl"
 WORKERS = 2
@@ -44,48 +45,11 @@ def _ledger(ctx: CheckContext) -> Counter[str]:
     return found
 
 
-def _json_attribute(raw: str | None) -> tuple[dict[str, Any] | None, str]:
-    """(the JSON object an attribute holds, or None; why not, in the learner's terms)."""
-    if not raw:
-        return None, "none"
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None, f"a value that is not JSON: {raw[:60]!r}"
-    if not isinstance(value, dict):
-        return None, f"a JSON {type(value).__name__}, not an object: {raw[:60]!r}"
-    return value, ""
-
-
-def _count(value: Any) -> int | None:
-    """maxReceiveCount as SQS reads it: a number or a string of digits."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _redrive_policy(ctx: CheckContext) -> dict[str, Any] | None:
-    policy, _ = _json_attribute((ctx.queue_attributes("orders") or {}).get("RedrivePolicy"))
-    return policy
-
-
 def _settings(ctx: CheckContext) -> tuple[int, int]:
     """(maxReceiveCount, visibility timeout) of the orders queue; fails the scenario
     when there is no usable redrive policy."""
-    attrs = ctx.queue_attributes("orders") or {}
-    policy, _ = _json_attribute(attrs.get("RedrivePolicy"))
-    receives = _count((policy or {}).get("maxReceiveCount"))
-    if not receives:
-        raise ScenarioFailed(f"`{ctx.name('orders')}` has no redrive policy: a poison "
-                             "message would be retried until its retention ends",
-                             fix="finish step 1 first")
-    return receives, int(attrs.get("VisibilityTimeout", 30))
+    receives, visibility = require_redrive(ctx, "orders")
+    return receives, int(visibility)
 
 
 def _outlive_polls(ctx: CheckContext, programs: list[Program]) -> None:
@@ -172,139 +136,8 @@ def _order_of(message: dict[str, Any]) -> str:
         return body[start + 10:].split('"', 1)[0] if start >= 0 else body[:40]
 
 
-# --- step 1: a DLQ with a redrive policy -----------------------------------------------
-
-
-@check
-def dlq_exists(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("orders-dlq")
-    return expect(attrs is not None, f"the queue `{ctx.name('orders-dlq')}` to exist",
-                  "no such queue" if attrs is None else "it", queue=ctx.name("orders-dlq"))
-
-
-@check
-def redrive_policy(ctx: CheckContext) -> Outcome:
-    low, high = ctx.params.get("min_receives", 2), ctx.params.get("max_receives", 5)
-    want = (f"the queue `{ctx.name('orders')}` to have a redrive policy targeting "
-            f"`{ctx.name('orders-dlq')}` (by its ARN) with {low} <= maxReceiveCount <= {high}")
-    attrs = ctx.queue_attributes("orders")
-    if attrs is None:
-        return failed(want, f"no queue `{ctx.name('orders')}`")
-    policy, why = _json_attribute(attrs.get("RedrivePolicy"))
-    if policy is None:
-        return failed(want, f"RedrivePolicy {why}")
-    target = str(policy.get("deadLetterTargetArn", ""))
-    dlq_arn = ctx.queue_arn("orders-dlq")
-    target_ok = target == dlq_arn
-    count = _count(policy.get("maxReceiveCount"))
-    count_ok = count is not None and low <= count <= high
-    if target_ok:
-        found = "the DLQ as target"
-    elif not target:
-        found = "no deadLetterTargetArn"
-    elif target.startswith("http"):
-        found = f"the target `{target}`, a queue URL: deadLetterTargetArn takes the DLQ's ARN"
-    else:
-        found = f"the target `{target}`, not `{dlq_arn}`"
-    found += f" and maxReceiveCount {policy.get('maxReceiveCount', 'missing')!s}"
-    if count is not None and count < low:
-        found += (" (1 receive means no retry at all for a message that failed once by "
-                  "bad luck)")
-    elif count is not None and count > high:
-        found += (f" (a poison message would hold a worker {count} times before it is "
-                  "isolated)")
-    return partial((0.5 if target_ok else 0) + (0.5 if count_ok else 0), want, found,
-                   redrive_policy=policy)
-
-
-@check
-def redrive_allow(ctx: CheckContext) -> Outcome:
-    source_arn = ctx.queue_arn("orders")
-    want = (f"the DLQ `{ctx.name('orders-dlq')}` to admit only `{ctx.name('orders')}` as a "
-            f"source (RedriveAllowPolicy: redrivePermission byQueue, sourceQueueArns "
-            f"[{source_arn}])")
-    attrs = ctx.queue_attributes("orders-dlq")
-    if attrs is None:
-        return failed(want, "no DLQ")
-    policy, why = _json_attribute(attrs.get("RedriveAllowPolicy"))
-    if policy is None:
-        found = ("no RedriveAllowPolicy (any queue of the account may use it as its DLQ)"
-                 if why == "none" else f"RedriveAllowPolicy {why}")
-        return failed(want, found)
-    permission = policy.get("redrivePermission")
-    sources = policy.get("sourceQueueArns", [])
-    evidence = {"redrive_allow_policy": policy}
-    if permission == "allowAll":
-        return failed(want, "redrivePermission allowAll: any queue of the account may use "
-                      "it as its DLQ", **evidence)
-    if permission == "denyAll":
-        return failed(want, f"redrivePermission denyAll: no queue may use it, not even "
-                      f"`{ctx.name('orders')}`", **evidence)
-    if permission != "byQueue":
-        return failed(want, f"redrivePermission {permission!r} (SQS knows allowAll, denyAll "
-                      "and byQueue, spelled so)", **evidence)
-    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-        return failed(want, f"sourceQueueArns {sources!r}: it takes a JSON list of queue "
-                      "ARNs", **evidence)
-    named = set(sources)
-    urls = [s for s in named if s.startswith("http")]
-    if urls:
-        return failed(want, f"sourceQueueArns lists queue URLs ({urls[0]}): it takes ARNs",
-                      **evidence)
-    if source_arn not in named:
-        return failed(want, f"sourceQueueArns {sorted(named) or '[]'}, without "
-                      f"`{ctx.name('orders')}` (its redrive policy would be refused)",
-                      **evidence)
-    others = sorted(named - {source_arn})
-    if others:
-        return failed(want, f"sourceQueueArns that also admit {', '.join(others)}",
-                      **evidence)
-    return passed(want, f"byQueue with only `{ctx.name('orders')}`", **evidence)
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 86400 == 0:
-        return f"{seconds // 86400} days"
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    return f"{seconds} s"
-
-
-@check
-def dlq_retention(ctx: CheckContext) -> Outcome:
-    want = "the DLQ to keep messages longer than the source queue (MessageRetentionPeriod)"
-    source, dlq = ctx.queue_attributes("orders"), ctx.queue_attributes("orders-dlq")
-    if source is None or dlq is None:
-        return failed(want, "a missing queue")
-    s, d = int(source["MessageRetentionPeriod"]), int(dlq["MessageRetentionPeriod"])
-    found = f"source {_duration(s)}, DLQ {_duration(d)}"
-    if d <= s:
-        when = "even sooner than" if d < s else "as soon as"
-        found += (": a dead letter keeps its original enqueue time, so it would expire "
-                  f"from the DLQ {when} it would have from the source")
-    return expect(d > s, want, found, source=s, dlq=d)
-
-
-# --- step 2: visibility timeout above the processing time --------------------------------
-
-
-@check
-def visibility_timeout(ctx: CheckContext) -> Outcome:
-    low = ctx.params.get("factor", 2) * _processing(ctx)
-    high = ctx.params.get("max_seconds", 10)
-    want = (f"the visibility timeout of `{ctx.name('orders')}` to be between {low:g} s "
-            f"(2 x the {_processing(ctx):g} s an order takes) and {high:g} s "
-            f"({ctx.clock.explain('visibility_timeout')})")
-    attrs = ctx.queue_attributes("orders")
-    if attrs is None:
-        return failed(want, "no such queue")
-    value = int(attrs["VisibilityTimeout"])
-    found = f"{value} s"  # below the processing time: the duplicates check says what it does
-    if _processing(ctx) <= value < low:
-        found += ": no margin for a slow order"
-    elif value > high:
-        found += ": a failed order waits that long before its retry"
-    return expect(low <= value <= high, want, found, visibility_timeout=value)
+# --- steps 1 and 2: the queues' configuration is read by built-in checks (lab.yaml) ------
+# --- step 2: with two workers, each order is processed once -------------------------------
 
 
 @scenario(timeout=45)

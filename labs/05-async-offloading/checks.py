@@ -311,34 +311,6 @@ def buckets_exist(ctx: CheckContext) -> Outcome:
 
 
 @check
-def queue_with_dlq(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes(QUEUE)
-    low, high = RECEIVES
-    expected = (f"`{ctx.name(QUEUE)}` to send poison messages to an existing "
-                f"`{ctx.name(DLQ)}` after {low} to {high} receives (maxReceiveCount)")
-    if attrs is None:
-        return failed(f"the queue `{ctx.name(QUEUE)}`", "none")
-    raw = attrs.get("RedrivePolicy")
-    if not raw:
-        return partial(0.3, expected, "no redrive policy", attributes=attrs)
-    policy = json.loads(raw)
-    target_ok = str(policy.get("deadLetterTargetArn")) == ctx.queue_arn(DLQ) and \
-        ctx.queue_url(DLQ) is not None
-    count = int(policy.get("maxReceiveCount", 0))
-    count_ok = low <= count <= high
-    found = (f"target {policy.get('deadLetterTargetArn')}"
-             + ("" if target_ok else f" (not an existing `{ctx.name(DLQ)}`)")
-             + f", maxReceiveCount {count}")
-    if count < low:
-        found += (": a single failed attempt (a transient S3 error) would send an upload "
-                  "to the DLQ without a retry")
-    elif count > high:
-        found += ": a poison message would run that many times before it is set aside"
-    return partial(0.3 + 0.4 * target_ok + 0.3 * count_ok, expected, found,
-                   redrive_policy=policy)
-
-
-@check
 def queue_policy_for_s3(ctx: CheckContext) -> Outcome:
     """The whole policy read with IAM semantics: S3 may send for the upload bucket, and
     nobody and nothing else may use the queue through it."""

@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from tutor.engine.labs.builtins import redrive_outcome
 from tutor.engine.labs.checks import (
     CheckContext,
     Outcome,
@@ -265,32 +266,15 @@ def visibility_six_times(ctx: CheckContext) -> Outcome:
 
 @check
 def dead_letter_queue(ctx: CheckContext) -> Outcome:
+    outcome = redrive_outcome(ctx, QUEUE, DLQ, *RECEIVES)
     attrs = ctx.queue_attributes(QUEUE)
-    if attrs is None:
-        return failed(f"the queue `{ctx.name(QUEUE)}`", "none")
-    raw = attrs.get("RedrivePolicy")
-    if not raw:
-        target = (_function(ctx) or {}).get("DeadLetterConfig", {}).get("TargetArn")
-        return failed(f"a redrive policy to `{ctx.name(DLQ)}` (the DLQ of an "
-                      "SQS-triggered function is the queue's, not the function's)",
-                      "none" + (f" on the queue; the function's DeadLetterConfig ({target}) "
-                                "serves only asynchronous invocations, never messages Lambda "
-                                "polls from SQS" if target else ""))
-    policy = json.loads(raw)
-    low, high = RECEIVES
-    count = int(policy.get("maxReceiveCount", 0))
-    target_ok = policy.get("deadLetterTargetArn") == ctx.queue_arn(DLQ) and \
-        ctx.queue_url(DLQ) is not None
-    found = json.dumps(policy)
-    if not target_ok:
-        found += f" (the target is not an existing `{ctx.name(DLQ)}`)"
-    if count < low:
-        found += " (one failed invocation, a throttle or a glitch, and the message is gone)"
-    elif count > high:
-        found += " (a poison message runs that many times before it is set aside)"
-    return expect(target_ok and low <= count <= high,
-                  f"a redrive policy to an existing `{ctx.name(DLQ)}` with maxReceiveCount "
-                  f"{low} to {high}", found, redrive_policy=policy)
+    target = (_function(ctx) or {}).get("DeadLetterConfig", {}).get("TargetArn")
+    if attrs is not None and not attrs.get("RedrivePolicy") and target:
+        # The DLQ of an SQS-triggered function is the queue's, not the function's.
+        return failed(outcome.expected, f"no redrive policy on the queue; the function's "
+                      f"DeadLetterConfig ({target}) serves only asynchronous invocations, "
+                      "never messages Lambda polls from SQS")
+    return outcome
 
 
 # --- step 2: batching and concurrency, measured ----------------------------------------

@@ -171,46 +171,6 @@ def _alarm_problems(ctx: CheckContext, alarm: dict[str, Any], high: bool) -> lis
 # --- step 1: the queue -----------------------------------------------------------------
 
 
-@check
-def queue_exists(ctx: CheckContext) -> Outcome:
-    url = ctx.queue_url("jobs")
-    return expect(url is not None, f"the queue `{ctx.name('jobs')}` to exist",
-                  url or "no such queue (run `python infra.py`)")
-
-
-@check
-def long_polling(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("jobs")
-    if attrs is None:
-        return failed(f"the queue `{ctx.name('jobs')}` to exist", "no such queue")
-    wait = int(attrs.get("ReceiveMessageWaitTimeSeconds", 0))
-    return expect(wait >= 1, f"`{ctx.name('jobs')}` to use long polling "
-                  "(ReceiveMessageWaitTimeSeconds 1 to 20)",
-                  f"ReceiveMessageWaitTimeSeconds {wait} (short polling: idle consumers "
-                  "spin on empty receives, each one billed)" if wait < 1 else f"{wait} s",
-                  wait_seconds=wait)
-
-
-@check
-def visibility_timeout(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("jobs")
-    if attrs is None:
-        return failed(f"the queue `{ctx.name('jobs')}` to exist", "no such queue")
-    vt = int(attrs.get("VisibilityTimeout", 30))
-    batch = 10 * ctx.clock.seconds("processing_time")
-    latency = ctx.clock.seconds("acceptable_latency")
-    expected = (f"a visibility timeout longer than one batch ({batch:g} s) and at most the "
-                f"acceptable latency ({latency:g} s): 1 to {latency:g} s")
-    if vt > latency:
-        return failed(expected, f"{vt} s: the jobs held by a consumer that is scaled in (or "
-                      f"crashes) would come back only after {vt} s, later than a job may "
-                      "wait", visibility_timeout=vt)
-    return expect(vt > batch, expected, f"{vt} s" if vt > batch else
-                  f"{vt} s: shorter than a batch takes, so its jobs reappear while their "
-                  "consumer still works on them and are processed twice",
-                  visibility_timeout=vt)
-
-
 # --- step 2: the backlog alarm ---------------------------------------------------------
 
 
@@ -361,7 +321,6 @@ def _intact(ctx: CheckContext) -> None:
                                  "measure the lab's scaler and worker, not a changed copy",
                                  fix=f"restore it with `tutor lab reset {ctx.lab_id}` (copy "
                                  "infra.py and scaling.yaml aside first)")
-
 
 
 def _ticks(ctx: CheckContext) -> list[dict[str, Any]]:

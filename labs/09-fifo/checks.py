@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tutor.engine.labs import faults
+from tutor.engine.labs.builtins import redrive_outcome
+from tutor.engine.labs.sqs_facts import json_attribute, receive_count, redrive_refusal
 from tutor.engine.labs.checks import (
     CheckContext,
     Outcome,
@@ -161,15 +163,6 @@ def content_dedup(ctx: CheckContext) -> Outcome:
     return expect(value == "true",
                   f"`{ctx.name('orders.fifo')}` to have ContentBasedDeduplication=true",
                   f"ContentBasedDeduplication={value}")
-
-
-@check
-def visibility_timeout(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("orders.fifo") or {}
-    want = int(ctx.clock.seconds("visibility_timeout"))
-    value = attrs.get("VisibilityTimeout", "absent")
-    return expect(value == str(want), f"VisibilityTimeout={want} "
-                  f"({ctx.clock.explain('visibility_timeout')})", f"VisibilityTimeout={value}")
 
 
 # --- step 2: message groups and deduplication --------------------------------------------
@@ -377,62 +370,18 @@ def dlq_is_fifo(ctx: CheckContext) -> Outcome:
                   f"FifoQueue={attrs.get('FifoQueue')}")
 
 
-def _redrive_allowed(ctx: CheckContext) -> str:
-    """Why the DLQ's RedriveAllowPolicy refuses the orders queue ("" when it allows it)."""
-    attrs = ctx.queue_attributes("orders-dlq.fifo") or {}
-    raw = attrs.get("RedriveAllowPolicy")
-    if not raw:
-        return ""
-    try:
-        allow = json.loads(raw)
-    except ValueError:
-        return f"its RedriveAllowPolicy is not JSON: {raw[:80]}"
-    permission = str(allow.get("redrivePermission", "allowAll"))
-    if permission == "denyAll":
-        return ("the DLQ's RedriveAllowPolicy is denyAll: no queue may use it as its "
-                "dead-letter queue")
-    if permission == "byQueue" and ctx.queue_arn("orders.fifo") not in \
-            allow.get("sourceQueueArns", []):
-        return ("the DLQ's RedriveAllowPolicy (byQueue) does not list "
-                f"`{ctx.name('orders.fifo')}` among its sourceQueueArns")
-    return ""
-
-
 @check
 def redrive_policy(ctx: CheckContext) -> Outcome:
-    attrs = ctx.queue_attributes("orders.fifo") or {}
-    raw = attrs.get("RedrivePolicy")
-    want_count = int(ctx.params.get("max_receive_count", 3))
-    target = ctx.queue_arn("orders-dlq.fifo")
-    expected = (f"`{ctx.name('orders.fifo')}` to redrive to `{ctx.name('orders-dlq.fifo')}` "
-                f"after maxReceiveCount={want_count} receives")
-    if not raw:
-        return failed(expected, "no RedrivePolicy")
-    try:
-        policy = json.loads(raw)
-        count = int(policy.get("maxReceiveCount", 0))
-    except (ValueError, TypeError):
-        return failed(expected, f"a RedrivePolicy that is not valid JSON: {raw[:120]}")
-    problems = []
-    arn = str(policy.get("deadLetterTargetArn"))
-    if arn != target:
-        if arn == ctx.queue_arn("orders-dlq"):
-            problems.append(f"deadLetterTargetArn names the standard queue "
-                            f"`{ctx.name('orders-dlq')}`: a FIFO queue needs a FIFO DLQ")
-        else:
-            problems.append(f"deadLetterTargetArn={arn} (the DLQ's ARN is {target})")
-    if count != want_count:
-        problems.append(f"maxReceiveCount={policy.get('maxReceiveCount')}: the step asks "
-                        f"for {want_count} (the declined payment blocks its order for "
-                        "maxReceiveCount x the visibility timeout)")
-    refused = _redrive_allowed(ctx)
-    if refused:
-        problems.append(refused)
-    if not problems:
-        return passed(expected, f"deadLetterTargetArn={arn}, maxReceiveCount={count}",
-                      redrive_policy=policy)
-    return partial(1 - len(problems) / 3, expected, "; ".join(problems),
-                   redrive_policy=policy)
+    count = int(ctx.params.get("max_receive_count", 3))
+    outcome = redrive_outcome(
+        ctx, "orders.fifo", "orders-dlq.fifo", count, count,
+        high_means="the declined payment blocks its order group for maxReceiveCount x the "
+                   "visibility timeout")
+    refused = redrive_refusal(ctx, "orders-dlq.fifo", "orders.fifo")
+    if not refused:
+        return outcome
+    return partial(min(outcome.fraction, 2 / 3), outcome.expected + ", which the DLQ "
+                   "admits as a source", f"{outcome.found}; {refused}", **outcome.evidence)
 
 
 # --- step 4: a failing message blocks its group, not the others --------------------------
@@ -460,11 +409,8 @@ def _send_orders(ctx: CheckContext, url: str, run: str) -> None:
 def _redrive_settings(ctx: CheckContext) -> tuple[int, float]:
     """(maxReceiveCount, visibility timeout) of the orders queue, bounded."""
     attrs = ctx.queue_attributes("orders.fifo") or {}
-    try:
-        receives = int(json.loads(attrs.get("RedrivePolicy") or "{}").get("maxReceiveCount",
-                                                                             3))
-    except (ValueError, TypeError):
-        receives = 3
+    policy, _ = json_attribute(attrs.get("RedrivePolicy"))
+    receives = receive_count((policy or {}).get("maxReceiveCount")) or 3
     visibility = float(attrs.get("VisibilityTimeout", ctx.clock.seconds("visibility_timeout")))
     return max(1, min(receives, 10)), max(1.0, min(visibility, 30.0))
 

@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from tutor.engine.content_yaml import parse_yaml
+from tutor.engine.labs.builtins import BUILTINS, builtin_problems
 from tutor.engine.labs.checks import CheckFn, ScenarioFn
 from tutor.engine.labs.clock import LabClock
 from tutor.engine.labs.faults import Fault, from_spec
@@ -250,8 +251,13 @@ def _content_problems(lab: Lab) -> list[str]:
                 hint = did_you_mean(ref.check, list(lab.checks))
                 problems.append(
                     f"{where}, field `checks[{c_index}].check`: unknown check `{ref.check}` "
-                    f"(not a @check function in checks.py) — "
+                    f"(not a @check function in checks.py, nor one of "
+                    f"{', '.join(BUILTINS)}) — "
                     f"{hint or 'define it in checks.py with @check'}")
+            elif ref.check in BUILTINS:
+                problems += [f"{where}, field `checks[{c_index}]` ({ref.check}): {why}"
+                             for why in builtin_problems(ref.check, ref.params,
+                                                         set(spec.clock))]
         for s_index, name in enumerate(step.scenarios):
             if name not in lab.scenarios:
                 hint = did_you_mean(name, list(lab.scenarios))
@@ -317,6 +323,7 @@ def load_lab(lab_dir: Path) -> Lab:
         raise LabContentError(_pydantic_problems(file, raw, exc)) from None
     module = _import_checks(lab_dir, spec.id)
     checks, scenarios = _collect(module)
+    checks.update({name: builtin.check for name, builtin in BUILTINS.items()})
     lab = Lab(spec, lab_dir, checks, scenarios)
     problems = _content_problems(lab)
     if problems:
