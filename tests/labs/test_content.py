@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tutor import locations
+from tutor.engine.labs.builtins import BUILTINS
 from tutor.engine.labs.loader import LabContentError, get_lab, load_lab, validate_labs
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "labs"
@@ -59,7 +60,7 @@ def test_valid_fixture_loads_with_its_functions() -> None:
     lab = load_lab(FIXTURES / "valid")
     assert lab.id == "99-valid" and lab.prefix == "lab99-"
     assert set(lab.checks) == {"queue_exists", "visibility_is", "calls_counted",
-                               "connections_counted"}
+                               "connections_counted"} | set(BUILTINS)  # builtins.py
     assert set(lab.scenarios) == {"run_calls"}
     assert lab.step("measure").max_score == 2
     assert lab.tags(lab.step("measure")) == ["decoupling"]
