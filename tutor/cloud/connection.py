@@ -13,11 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tutor.cloud import endpoint as ep
-from tutor.cloud.embedded import EmbeddedLocalStack
-from tutor.cloud.health import probe
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:  # both import the HTTP stack: not before the app's first frame
+    from tutor.cloud.embedded import EmbeddedLocalStack
 
 # A probe a second: a killed LocalStack refuses connections at once, so the loss is
 # noticed within POLL_SECONDS (+ PROBE_TIMEOUT when it hangs instead of dying).
@@ -77,6 +79,8 @@ class ConnectionMonitor:
         return found if self.account is None else replace(found, account=self.account)
 
     def _start_embedded(self, port: int | None = None) -> ep.Endpoint:
+        from tutor.cloud.embedded import EmbeddedLocalStack
+
         self.embedded = EmbeddedLocalStack(port=port)
         return self._bound(self.embedded.start(progress=lambda line: self._emit(
             ConnectionState("booting", line, since=time.monotonic()))))
@@ -101,6 +105,8 @@ class ConnectionMonitor:
         found = self.endpoint
         if found is None or self._restarting:
             return
+        from tutor.cloud.health import probe
+
         health = probe(found.url, timeout=PROBE_TIMEOUT)
         if self._restarting or found is not self.endpoint:
             return  # a restart began meanwhile: this probe is about the old one

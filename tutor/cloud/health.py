@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 
 # The services the labs use; the embedded LocalStack starts exactly these.
@@ -33,6 +31,9 @@ class Health:
 
 def probe(url: str, timeout: float = 1.0) -> Health:
     """One GET of the health endpoint; never raises."""
+    import urllib.error  # with the HTTP stack: not before the app's first frame
+    import urllib.request
+
     from tutor.cloud import guard
 
     try:

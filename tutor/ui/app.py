@@ -66,8 +66,8 @@ class TutorApp(App[None]):
         if self.startup_warning:
             self.notify(self.startup_warning, title="Progress", severity="warning",
                         timeout=20)
-        if self.connect:
-            self.watch_connection()
+        if self.connect:  # after the first frame: its imports and probes would delay it
+            self.call_after_refresh(self.watch_connection)
         else:
             self.post_message(self.ConnectionChanged(
                 ConnectionState("failed", "Not connected (started without LocalStack)")))

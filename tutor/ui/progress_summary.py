@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutor.engine.overview import lab_steps
-
 if TYPE_CHECKING:
     from tutor.engine.catalog import Entry
     from tutor.engine.progress import ProgressStore
@@ -29,6 +27,8 @@ class BankFigures:
 
 def lab_line(store: ProgressStore, entry: Entry) -> str:
     """e.g. `2/5 steps · best 64%` (passed; mean best score), `✓ complete`, `not started`."""
+    from tutor.engine.overview import lab_steps
+
     state = store.lab_state(entry.id)
     if state["completed_at"]:
         return "✓ complete"

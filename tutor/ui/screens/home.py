@@ -13,12 +13,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from tutor.engine.catalog import Entry
 from tutor.ui.progress_summary import BankFigures, HomeSummary
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 
 if TYPE_CHECKING:
+    from tutor.engine.catalog import Entry
     from tutor.ui.dialogs.quiz_chooser import QuizChoice
 
 LAB_TITLE, BANK_TITLE = 29, 24
@@ -64,12 +64,13 @@ class HomeScreen(TutorScreen):
 
     class CatalogRead(Message):
         """HomeScreen.read_catalog (worker) -> on_home_screen_catalog_read: fills both
-        tables."""
+        tables; the labs come first (`complete` False: the banks are still being read)."""
 
-        def __init__(self, labs: list[Entry], banks: list[Entry]) -> None:
+        def __init__(self, labs: list[Entry], banks: list[Entry], complete: bool = True) -> None:
             super().__init__()
             self.labs = labs
             self.banks = banks
+            self.complete = complete
 
     class QuizReady(Message):
         """HomeScreen.start_quiz / start_review (workers) -> on_home_screen_quiz_ready:
@@ -95,7 +96,9 @@ class HomeScreen(TutorScreen):
         yield Header()
         yield Static("Reviews due: … · Exam: … · Exam pointers: …", id="home-summary",
                      markup=False)
-        with Horizontal(id="home-panes"):
+        # Stacked or side by side from the first frame (a class set on resize restyles all)
+        narrow = "-narrow" if self.app.size.width < NARROW else ""
+        with Horizontal(id="home-panes", classes=narrow):
             with Vertical(id="labs-pane", classes="pane"):
                 yield Label("Labs (reading labs/ …)", classes="pane-title", id="labs-title")
                 yield DataTable(id="labs", cursor_type="row", zebra_stripes=True)
@@ -133,13 +136,15 @@ class HomeScreen(TutorScreen):
     def read_catalog(self) -> None:
         from tutor.engine import catalog
 
-        self.post_message(self.CatalogRead(catalog.labs(self.course.labs_dir),
-                                           catalog.banks(self.course.quizzes_dir)))
+        labs = catalog.labs(self.course.labs_dir)  # a few lab.yaml files: listed at once
+        self.post_message(self.CatalogRead(labs, [], complete=False))
+        self.post_message(self.CatalogRead(labs, catalog.banks(self.course.quizzes_dir)))
 
     def on_home_screen_catalog_read(self, message: CatalogRead) -> None:
-        self.loaded = True
+        self.loaded = message.complete
         self.fill(message.labs, message.banks)
-        self.load_progress()
+        if message.complete:
+            self.load_progress()
 
     def on_resize(self, event: events.Resize) -> None:
         # Below NARROW columns the panes stack, and each gets the whole width.
@@ -171,7 +176,8 @@ class HomeScreen(TutorScreen):
             f"Labs ({len(labs)})" if labs else "Labs (none found in labs/)")
         self.query_one("#banks-title", Label).update(
             f"Quiz banks ({len(banks)}) · enter: practice, topic, exam, review" if banks
-            else "Quiz banks (none found in quizzes/)")
+            else "Quiz banks (none found in quizzes/)" if self.loaded
+            else "Quiz banks (reading quizzes/ …)")
 
     @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
     def load_progress(self) -> None:
