@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck content unit bench clean browser terminal
+.PHONY: install run test lint typecheck content unit bench clean browser terminal sandbox
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.13 not found on PATH — install it (e.g. 'pyenv install 3.13') and rerun" >&2; exit 2; }
@@ -56,7 +56,7 @@ typecheck: install
 content: install
 	$(BIN)/tutor dev check --content-only
 
-unit: install browser terminal
+unit: install browser terminal sandbox
 	$(BIN)/pytest
 
 # tests/serve drives Debian's Chromium headless (`tutor serve` in a real browser). Installed
@@ -80,6 +80,17 @@ terminal:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux \
 		|| { echo "error: could not install tmux (needed by tests/e2e)" >&2; exit 2; }; \
 	else echo "note: tests/e2e needs tmux: sudo apt-get install -y tmux" >&2; fi
+
+# A public `tutor serve` runs learner programs in bubblewrap (and refuses to start without
+# it); tests/reliability/test_sandbox_attacks.py attacks it. Installed like tmux.
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing bubblewrap for the learner-program sandbox (tutor serve --public)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap \
+		|| { echo "error: could not install bubblewrap (needed by the sandbox tests)" >&2; exit 2; }; \
+	else echo "note: the sandbox needs bubblewrap: sudo apt-get install -y bubblewrap" \
+		"(its tests are skipped without it, fail under CI)" >&2; fi
 
 test: lint typecheck content unit
 

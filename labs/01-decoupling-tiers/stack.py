@@ -15,12 +15,6 @@ from tutor.engine.labs.checks import CheckContext, ScenarioFailed, percentile
 from tutor.engine.labs.scenario import Program
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def http(method: str, url: str, body: dict[str, Any] | None = None,
          timeout: float = 5.0) -> tuple[int, float, str]:
     """(status, seconds, text); status 0 when the connection failed or timed out."""
@@ -125,8 +119,9 @@ class Stack:
     def __init__(self, ctx: CheckContext, run: str) -> None:
         self.ctx = ctx
         self.run = run
-        self.down_port = free_port()
-        self.front_port = free_port()
+        # the runner's ports: in a sandbox, each is carried to the program serving it
+        self.down_port = ctx.runner.free_port()
+        self.front_port = ctx.runner.free_port()
         self.env = {"DOWNSTREAM_URL": f"http://127.0.0.1:{self.down_port}"}
         self.downstream: Program | None = None
         self.frontend: Program | None = None

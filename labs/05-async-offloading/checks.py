@@ -7,7 +7,6 @@ import hashlib
 import http.client
 import json
 import random
-import socket
 import string
 import threading
 import time
@@ -935,12 +934,6 @@ def queue_drained(ctx: CheckContext) -> Outcome:
 # --- step 4: the web app answers at once ------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _http(port: int, method: str, path: str, body: bytes | None = None,
           headers: dict[str, str] | None = None, timeout: float = 10.0
           ) -> tuple[int, bytes, float]:
@@ -965,7 +958,7 @@ def web_burst(ctx: CheckContext) -> dict[str, Any]:
     _require_pipeline(ctx)
     _fresh_start(ctx)
     since = time.time()
-    port = _free_port()
+    port = ctx.runner.free_port()  # carried to the web app when it runs in a sandbox
     ctx.runner.inject(faults.api_error("s3", "PutObject", nth=[WEB_FAULT_AT],
                                        code=TRANSIENT_ERROR,
                                        message="We encountered an internal error. Please "

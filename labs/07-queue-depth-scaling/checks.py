@@ -450,7 +450,7 @@ def burst_run(ctx: CheckContext) -> dict[str, Any]:
     ended = time.time()
     scaler.stop(grace=STOP_WAIT)
     log = _read_jsonl(ctx.workspace / LOG)
-    orphans = _orphans(log)
+    orphans = _orphans(log, scaler.leftovers())
     left = sum(ctx.message_counts(url))  # still queued: late, not lost
     records = mine()
     ages = sorted(r["done"] - r["sent"] for r in records)
@@ -476,15 +476,20 @@ STOP_WAIT = 8.0  # the scaler's own shutdown: SIGTERM to workers, 5 s grace, the
 QUIET_WAIT = 40.0  # at most, for leftovers of an earlier run to settle before the burst
 
 
-def _orphans(log: list[dict[str, Any]]) -> list[int]:
-    """Consumers the scaler started that still run after it stopped (killed here)."""
+def _orphans(log: list[dict[str, Any]], leftovers: list[dict[str, Any]] | None) -> list[int]:
+    """Consumers the scaler started that still run after it stopped (killed here; in a
+    sandbox, `leftovers` lists them, and they died with it)."""
     import os
     import signal
 
     import psutil
 
+    started = {e["pid"] for e in log if e.get("event") == "consumer_start"}
+    if leftovers is not None:
+        return [p["pid"] for p in leftovers if p["pid"] in started and "worker.py" in
+                p["cmdline"]]
     left = []
-    for pid in {e["pid"] for e in log if e.get("event") == "consumer_start"}:
+    for pid in started:
         try:
             proc = psutil.Process(pid)
             if proc.status() != psutil.STATUS_ZOMBIE and "worker.py" in " ".join(proc.cmdline()):

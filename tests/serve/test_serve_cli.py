@@ -193,3 +193,15 @@ async def test_a_learner_in_the_address_gets_their_own_home(
             assert env["TUTOR_WORKSPACE"] == str(tutor_home / "learners" / "ada-l" / "workspace")
             await tab_socket.close()
         assert server.interrupt() == 0
+
+
+def test_public_without_a_sandbox_is_refused_in_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # No bwrap on PATH: learner code would run unconfined as this user, so no public serve
+    # at all (not a server that silently runs it unconfined).
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = tutor("--endpoint", NOWHERE, "serve", "--host", "203.0.113.77", "--public",
+                   "--port", "8000")
+    assert result.returncode == 2
+    line = one_line_error(result.stderr)
+    assert "Refusing to serve publicly on 203.0.113.77" in line and "bubblewrap" in line

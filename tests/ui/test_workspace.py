@@ -123,10 +123,15 @@ def test_each_step_names_a_file_and_the_first_step_a_program() -> None:
             assert name and (lab.starter / name).is_file(), (lab.id, step.id, name)
 
 
-def test_a_public_served_tab_refuses_editing_in_one_line(
+def test_a_public_served_tab_edits_only_with_a_sandbox(
         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutor.engine.labs import sandbox
+
     monkeypatch.setenv(editing.SERVED_ENV, "loopback")
     assert editing.editing_refused() == ""
     monkeypatch.setenv(editing.SERVED_ENV, "public")
+    monkeypatch.setattr(sandbox, "problem", lambda: "")
+    assert editing.editing_refused() == ""  # its programs run sandboxed
+    monkeypatch.setattr(sandbox, "problem", lambda: "bubblewrap (bwrap) is not installed")
     refused = editing.editing_refused()
-    assert "needs a sandbox" in refused and "\n" not in refused
+    assert "needs a sandbox" in refused and "bwrap" in refused and "\n" not in refused

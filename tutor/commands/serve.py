@@ -59,9 +59,17 @@ def check_host(host: str, public: bool) -> str | None:
             "Not loopback", "add --public to open it to that network, or use --host 127.0.0.1")
     import getpass
 
+    from tutor.engine.labs import sandbox
+
+    if sandbox.problem():  # learner code would run unconfined as this user: refuse
+        raise TutorError(
+            f"Refusing to serve publicly on {host}: learner programs must run sandboxed "
+            f"there, and {sandbox.problem()}",
+            "No sandbox", "install bubblewrap, or serve on loopback (--host 127.0.0.1)")
     return (f"warning: serving on {host} — anyone who can reach this port gets a terminal "
-            f"app running as user {getpass.getuser()!r} (it runs lab code and reads/writes "
-            "your tutor files); only do this on a classroom network you trust")
+            f"app running as user {getpass.getuser()!r}: it reads and writes your tutor "
+            "files, and runs lab code in a sandbox (bubblewrap: the learner's workspace, "
+            "LocalStack and nothing else); only do this on a classroom network you trust")
 
 
 def bind(host: str, port: int) -> Any:
@@ -155,6 +163,12 @@ def _serve(args: argparse.Namespace) -> int:
     warning = check_host(args.host, args.public)
     if warning:
         print(warning, file=sys.stderr)
+    else:
+        from tutor.engine.labs import sandbox
+
+        if sandbox.problem():  # loopback: the learners are this machine's own users
+            print(f"note: learner programs run unconfined, as you: {sandbox.problem()}",
+                  file=sys.stderr)
     if args.max_sessions < 1:
         from tutor.errors import TutorError
 

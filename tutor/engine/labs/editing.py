@@ -25,13 +25,14 @@ def editing_refused() -> str:
     """Why this process may not edit and run learner code ("" when it may).
 
     A tab of `tutor serve --public` runs as the server's user for anyone with the address:
-    editing and running code there needs a sandbox, which this tutor does not have yet,
-    so it is refused, never silently allowed. A loopback tab is the learner's own machine
-    and user, as their terminal is."""
-    if os.environ.get(SERVED_ENV) == "public":
-        return ("editing and running code in a public `tutor serve` tab needs a sandbox, "
-                "which this tutor does not have yet: edit in a terminal on this machine, "
-                "or serve on loopback (without --public)")
+    there learner programs run in a sandbox (`sandbox.py`), and without one editing and
+    running are refused, never silently allowed unconfined. A loopback tab is the
+    learner's own machine and user, as their terminal is."""
+    from tutor.engine.labs import sandbox
+
+    if os.environ.get(SERVED_ENV) == "public" and sandbox.problem():
+        return (f"editing and running code in a public `tutor serve` tab needs a sandbox, "
+                f"and {sandbox.problem()}")
     return ""
 
 

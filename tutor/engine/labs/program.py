@@ -136,6 +136,7 @@ class Program:
                     return
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.proc.pid, signal.SIGKILL)  # what it forked dies too
+                _release(self.proc)
                 self.tail.join(1.0)
                 self.exits.append(code)
                 self._earlier.append(self.tail.text())
@@ -159,8 +160,12 @@ class Program:
         with self._lock:
             self._stopping = True
         if self.proc.poll() is None:
+            jail = getattr(self.proc, "confinement", None)
+            if jail is not None:
+                jail.terminate()  # bubblewrap forwards no signal: its relay does
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                if jail is None:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
@@ -170,11 +175,19 @@ class Program:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=5)
+        _release(self.proc)
         self.tail.join(2.0)
         if self._supervisor is not None:
             self._supervisor.join(5.0)
         self.returncode = self.proc.returncode
         return int(self.returncode)
+
+    def leftovers(self) -> list[dict[str, Any]] | None:
+        """In a sandbox (`sandbox.py`), once stopped: the processes (`pid` as the program
+        saw it, `cmdline`) it left running when it exited, which died with the sandbox;
+        None outside a sandbox, where they are still there to be found."""
+        jail = getattr(self.proc, "confinement", None)
+        return None if jail is None else (jail.leftovers or [])
 
     def crashes(self) -> list[int]:
         """Exit codes of the incarnations that ended by themselves (-9: killed)."""
@@ -189,7 +202,9 @@ class Program:
                        for earlier, code in zip(self._earlier, self.exits, strict=False))
         shown = (text + self.tail.text()).rstrip().splitlines()[-lines:]
         note = self.tail.note()
-        return "\n".join(([f"[your program {note}]"] if note else []) + shown)
+        jail = getattr(self.proc, "confinement", None)
+        stopped = [f"[{jail.note}]"] if jail is not None and jail.note else []
+        return "\n".join(stopped + ([f"[your program {note}]"] if note else []) + shown)
 
     def out_of_memory(self) -> bool:
         """Did it stop because an allocation failed under the memory limit?"""
@@ -305,3 +320,10 @@ class Program:
             open_now += step
             best = max(best, open_now)
         return best
+
+
+def _release(proc: subprocess.Popen[bytes]) -> None:
+    """A sandboxed program's relay, cgroup and sockets go when it has ended."""
+    jail = getattr(proc, "confinement", None)
+    if jail is not None:
+        jail.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tutor.cloud.endpoint import Endpoint
+from tutor.engine.labs import sandbox
 from tutor.engine.labs.burst import BurstResult, burst
 from tutor.engine.labs.faults import Fault, FaultPlan
 from tutor.engine.labs.program import (
@@ -88,6 +90,7 @@ class ScenarioRunner:
     output_keep: int = OUTPUT_KEEP
     lost: threading.Event = field(default_factory=threading.Event)  # set by abort()
     plan: FaultPlan | None = None  # faults for the programs started from now on
+    ports: list[int] = field(default_factory=list)  # from free_port()
 
     def inject(self, *faults: Fault) -> None:
         """Add faults (see faults.py) for the programs started from now on (and, for a
@@ -132,6 +135,15 @@ class ScenarioRunner:
             base.update(extra)
         return base
 
+    def free_port(self) -> int:
+        """A free TCP port on 127.0.0.1 for a program of this run to serve, or to reach
+        one that another serves: the sandbox carries these ports, and only these."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        self.ports.append(port)
+        return port
+
     def _scratch(self) -> Path:
         if self._tmp is None:
             self._tmp = Path(tempfile.mkdtemp(prefix=f"tutor-{self.lab_id}-"))
@@ -143,7 +155,12 @@ class ScenarioRunner:
 
         `restarts`: start it again (up to that many times) when it exits by itself, as a
         supervisor would after a crash or the tutor's injected SIGKILL. `ready`: return once
-        it made its first AWS call (bounded), for scenarios whose work has a deadline."""
+        it made its first AWS call (bounded), for scenarios whose work has a deadline.
+
+        In a sandbox (`sandbox.wanted()`: a public server) the program's network is its
+        own: a port of `free_port()` named in its arguments (and served by no other
+        program yet) is one it serves, carried out to 127.0.0.1 here; the runner's other
+        ports (and LocalStack's) are carried in."""
         path = self.workspace / program
         if not path.is_file():
             raise ScenarioFailed(f"`{program}` is not in your workspace {self.workspace}",
@@ -173,10 +190,32 @@ class ScenarioRunner:
             full_env["TUTOR_PROGRAM_STARTED"] = repr(time.time())
 
         def launch() -> tuple[subprocess.Popen[bytes], OutputTail]:
+            if sandbox.wanted():
+                return confined()
             proc = subprocess.Popen(_limited(cmd, self.memory_limit), cwd=self.workspace,
                                     env=full_env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     start_new_session=True)
+            return proc, OutputTail(proc.stdout, self.output_keep)
+
+        def confined() -> tuple[subprocess.Popen[bytes], OutputTail]:
+            serving = {p for other in self.programs if other.alive
+                       for p in getattr(getattr(other.proc, "confinement", None), "served", ())}
+            served = tuple(p for p in self.ports if str(p) in args and p not in serving)
+            jail = sandbox.Confinement(self.workspace, self.endpoint.url,
+                                       writable=(scratch,), served=served,
+                                       reached=tuple(p for p in self.ports
+                                                     if p not in served))
+            try:
+                proc = sandbox.ConfinedPopen(
+                    jail.argv(cmd, self.memory_limit), cwd=self.workspace,
+                    env=jail.env(full_env), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            except BaseException:
+                jail.close()
+                raise
+            proc.confinement = jail
+            jail.started(proc.pid)
             return proc, OutputTail(proc.stdout, self.output_keep)
 
         proc, tail = launch()
