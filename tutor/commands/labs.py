@@ -168,6 +168,8 @@ def _print_step(console: Any, lab: Any, number: int, report: Any) -> None:
             console.print(f"      {mark} {_esc(result.title)}")
         else:
             console.print(f"      {mark} {_esc(result.message)}")
+            for command in result.by_hand:  # what the check read, as shell commands
+                console.print(f"        [dim]see it yourself:[/] {_esc(command)}")
             shown = str(result.evidence.get("output", "")).strip()
             if shown and not report.output:  # what the learner's programs printed
                 tail = "\n".join(shown.splitlines()[-12:])

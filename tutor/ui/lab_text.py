@@ -56,6 +56,9 @@ def results(report: StepReport) -> list[str]:
         if not check.passed and check.evidence:
             lines += ["", "  ```json", *("  " + line for line in
                                           _evidence(check.evidence).splitlines()), "  ```"]
+        if not check.passed and check.by_hand:  # what the check read, as shell commands
+            lines += ["", "  See it yourself (after `eval \"$(tutor env)\"`):", "",
+                      "  ```sh", *(f"  {command}" for command in check.by_hand), "  ```"]
     if report.output:
         tail = report.output.rstrip().splitlines()[-OUTPUT_LINES:]
         lines += ["", "#### Your program's output", "", "```text", *tail, "```"]

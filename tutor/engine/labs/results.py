@@ -22,6 +22,7 @@ class CheckResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     skipped: str = ""
     seconds: float = 0.0
+    by_hand: list[str] = field(default_factory=list)  # awslocal commands: by_hand.py
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.cloud.endpoint import Endpoint
+from tutor.engine.labs.by_hand import recorded
 from tutor.engine.labs.context import CheckContext
 from tutor.engine.labs.deadline import Deadline
 from tutor.engine.labs.loader import Lab
@@ -83,8 +84,9 @@ def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResu
     ctx.params = dict(ref.params)
     title = ref.title or ref.id
     start = time.monotonic()
+    by_hand: list[str] = []
     try:
-        outcome = _bounded(lambda: spec.fn(ctx), spec.timeout)
+        outcome = _bounded(lambda: recorded(lambda: spec.fn(ctx), by_hand), spec.timeout)
         if not isinstance(outcome, Outcome):
             raise TypeError(f"returned {type(outcome).__name__}, not an Outcome")
     except _Timeout:
@@ -108,7 +110,8 @@ def _run_check(lab: Lab, step: Step, index: int, ctx: CheckContext) -> CheckResu
     fraction = 1.0 if outcome.skipped else outcome.fraction
     return CheckResult(ref.id, title, ref.weight, round(ref.weight * fraction, 4),
                        outcome.passed, outcome.message, outcome.expected, outcome.found,
-                       _jsonable(outcome.evidence), outcome.skipped, round(seconds, 3))
+                       _jsonable(outcome.evidence), outcome.skipped, round(seconds, 3),
+                       list(by_hand))
 
 
 def _jsonable(value: Any) -> Any:
