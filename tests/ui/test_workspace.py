@@ -135,3 +135,27 @@ def test_a_public_served_tab_edits_only_with_a_sandbox(
     monkeypatch.setattr(sandbox, "problem", lambda: "bubblewrap (bwrap) is not installed")
     refused = editing.editing_refused()
     assert "needs a sandbox" in refused and "bwrap" in refused and "\n" not in refused
+
+
+@pytest.mark.localstack
+async def test_f7_runs_the_commands_that_show_what_a_failed_check_read(
+        labs: Path, quizzes: Path, localstack: Endpoint) -> None:
+    app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint=localstack.url)
+    async with app.run_test(size=SIZE) as pilot:
+        lab_screen = await open_lab(app, pilot)
+        await pilot.press("s")
+        await until(lambda: lab_screen.progress.started, pilot)
+        await pilot.press("c")  # the starter fails the first step
+        await until(lambda: not lab_screen.checking and lab_screen.progress.reports, pilot,
+                    seconds=60)
+        report = lab_screen.progress.reports[lab_screen.selected]
+        commands = [c for check in report.checks if not check.passed for c in check.by_hand]
+        assert commands and all(c.startswith("awslocal ") for c in commands), report
+        await pilot.press("e")
+        await until(lambda: isinstance(app.screen, WorkspaceScreen), pilot)
+        await pilot.press("f7")
+        pane = app.screen.query_one("#ws-run", Log)
+        await until(lambda: "exit status" in str(pane.border_title), pilot, seconds=60)
+        shown = "\n".join(pane.lines)
+        assert f"$ {commands[0]}" in shown, shown
+        assert "QueueDoesNotExist" in shown or "NonExistentQueue" in shown, shown

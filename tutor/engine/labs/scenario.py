@@ -172,9 +172,27 @@ class ScenarioRunner:
             cmd = [node, str(path), *args]
         else:
             cmd = [sys.executable, str(path), *args]
+        return self._launch(program, cmd, args, env=env, measure=measure, restarts=restarts,
+                            ready=ready)
+
+    def start_command(self, argv: list[str]) -> Program:
+        """A command that is not a workspace file (a check's by-hand `awslocal …`), run
+        as a program is: its environment, limits and sandbox, its own process group;
+        not measured. `awslocal` is the one installed beside the tutor's Python."""
+        tool = Path(sys.executable).with_name(argv[0]) if argv else None
+        if tool is not None and tool.is_file():
+            argv = [str(tool), *argv[1:]]
+        elif not argv or shutil.which(argv[0]) is None:
+            raise ScenarioFailed(f"`{argv[0] if argv else ''}` is not installed",
+                                 fix="run `make install`")
+        return self._launch(Path(argv[0]).name, argv, tuple(argv[1:]), measure=False)
+
+    def _launch(self, program: str, cmd: list[str], args: tuple[str, ...], *,
+                env: dict[str, str] | None = None, measure: bool = True, restarts: int = 0,
+                ready: bool = False) -> Program:
         scratch = self._scratch()
         index = len(self.programs)
-        measure_file = scratch / f"{index}-{path.stem}.measure.jsonl"
+        measure_file = scratch / f"{index}-{Path(program).stem}.measure.jsonl"
         measure_file.touch()
         full_env = self.env(env)
         if measure:

@@ -175,8 +175,12 @@ class LabScreen(TutorScreen):
             return
         step = self.lab.step(self.selected) if self.selected else None
         closed = self.progress.solution_closed(step) if step is not None else "no step"
+        report = self.progress.reports.get(step.id) if step is not None else None
+        evidence = [command for check in (report.checks if report else [])
+                    if not check.passed for command in check.by_hand]
         self.app.push_screen(WorkspaceScreen(self.lab, self.progress.workspace, step,
-                                             solution_open=not closed, run_now=run))
+                                             solution_open=not closed, run_now=run,
+                                             evidence=evidence))
 
     def report_item(self) -> str | None:
         step = self.selected

@@ -28,6 +28,7 @@ from tutor.ui.screens.base import TutorScreen
 
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
+    from tutor.engine.labs.scenario import ScenarioRunner
 
 RUN_LIMIT = 300.0  # seconds a program started from the run pane may run
 RUN_LINES = 2000  # scrollback of the run pane
@@ -59,6 +60,7 @@ class WorkspaceScreen(TutorScreen):
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("f8", "run", "Run", priority=True),
         Binding("f9", "stop", "Stop", show=False, priority=True),
+        Binding("f7", "evidence", "See it yourself", show=False, priority=True),
         Binding("ctrl+t", "todo", "TODO", priority=True),
         Binding("ctrl+l", "diff", "Diff", priority=True),
         Binding("ctrl+f", "find", "Find", show=False, priority=True),
@@ -76,9 +78,11 @@ class WorkspaceScreen(TutorScreen):
             self.text, self.status = text, status
 
     def __init__(self, lab: Lab, workspace: Path, step: Step | None, *,
-                 solution_open: bool = False, run_now: bool = False) -> None:
+                 solution_open: bool = False, run_now: bool = False,
+                 evidence: list[str] | None = None) -> None:
         super().__init__()
         self.lab, self.workspace, self.step = lab, workspace, step
+        self.evidence = evidence or []  # the step's failed checks' by-hand commands
         self.solution_open = solution_open
         self.run_now = run_now
         self.rel: str | None = None
@@ -287,6 +291,20 @@ class WorkspaceScreen(TutorScreen):
             return
         if self.unsaved:
             self.action_save()
+        self.run_in_pane([program])
+
+    def action_evidence(self) -> None:
+        """Run the by-hand commands of the step's failed checks in the run pane."""
+        if not self.evidence:
+            self.notify("No failed check of this step read AWS: check first (c on the lab "
+                        "screen), then f7 shows what it saw", title="See it yourself")
+            return
+        if self.running:
+            self.notify("A program is running already (f9 stops it)", title="Run")
+            return
+        self.run_in_pane([shlex.split(command) for command in self.evidence])
+
+    def run_in_pane(self, runs: list[str] | list[list[str]]) -> None:
         endpoint = self.tutor.endpoint_or_toast()
         if endpoint is None:
             return
@@ -294,37 +312,52 @@ class WorkspaceScreen(TutorScreen):
         pane.add_class("-shown")
         pane.clear()
         self.running = True
-        self.run_program(program, endpoint)
+        self.run_program(runs, endpoint)
 
     def action_stop(self) -> None:
         self.workers.cancel_group(self, "run")
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
-    def run_program(self, program: str, endpoint: Endpoint) -> None:
+    def run_program(self, runs: list[str] | list[list[str]], endpoint: Endpoint) -> None:
+        """Each of `runs` in turn: a workspace program, or a command (a list of words)."""
         from tutor.engine.labs.scenario import ScenarioRunner
 
         worker = get_current_worker()
         runner = ScenarioRunner(self.lab.id, self.lab.prefix, endpoint, self.workspace)
-        started = time.monotonic()
+        text, status = "", "nothing ran"
         try:
-            proc = runner.start(program, measure=False)
-            shown = ""
-            while proc.alive and not worker.is_cancelled and \
-                    time.monotonic() - started < RUN_LIMIT:
-                text = proc.output(RUN_LINES)
-                if text != shown:
-                    shown = text
-                    self.post_message(self.RunOutput(text, f"running {program} …"))
-                time.sleep(0.2)
-            stopped = proc.alive
-            code = proc.stop() if stopped else proc.wait(5)
-            seconds = time.monotonic() - started
-            why = ("stopped by you" if worker.is_cancelled else
-                   f"stopped after {RUN_LIMIT:g} s" if stopped else f"exit status {code}")
-            self.post_message(self.RunOutput(proc.output(RUN_LINES),
-                                             f"{program}: {why}, {seconds:.1f} s"))
+            for run in runs:
+                if worker.is_cancelled:
+                    break
+                text, status = self._run_one(runner, run, text)
         finally:
             runner.close()
+        self.post_message(self.RunOutput(text, status))
+
+    def _run_one(self, runner: ScenarioRunner, run: str | list[str],
+                 earlier: str) -> tuple[str, str]:
+        """Run one program or command, streaming its output below `earlier` (a command's
+        output under its `$ command` line); the pane's text and status when it ended."""
+        worker = get_current_worker()
+        name = run if isinstance(run, str) else shlex.join(run)
+        head = earlier if isinstance(run, str) else f"{earlier}$ {name}\n"
+        started = time.monotonic()
+        proc = runner.start(run, measure=False) if isinstance(run, str) \
+            else runner.start_command(run)
+        shown = ""
+        while proc.alive and not worker.is_cancelled and \
+                time.monotonic() - started < RUN_LIMIT:
+            text = proc.output(RUN_LINES)
+            if text != shown:
+                shown = text
+                self.post_message(self.RunOutput(head + text, f"running {name} …"))
+            time.sleep(0.2)
+        stopped = proc.alive
+        code = proc.stop() if stopped else proc.wait(5)
+        seconds = time.monotonic() - started
+        why = ("stopped by you" if worker.is_cancelled else
+               f"stopped after {RUN_LIMIT:g} s" if stopped else f"exit status {code}")
+        return head + proc.output(RUN_LINES) + "\n", f"{name}: {why}, {seconds:.1f} s"
 
     def on_workspace_screen_run_output(self, message: RunOutput) -> None:
         pane = self.query_one("#ws-run", Log)
