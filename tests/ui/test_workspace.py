@@ -138,7 +138,7 @@ def test_a_public_served_tab_edits_only_with_a_sandbox(
 
 
 @pytest.mark.localstack
-async def test_f7_runs_the_commands_that_show_what_a_failed_check_read(
+async def test_f5_runs_the_commands_that_show_what_a_failed_check_read(
         labs: Path, quizzes: Path, localstack: Endpoint) -> None:
     app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint=localstack.url)
     async with app.run_test(size=SIZE) as pilot:
@@ -153,7 +153,7 @@ async def test_f7_runs_the_commands_that_show_what_a_failed_check_read(
         assert commands and all(c.startswith("awslocal ") for c in commands), report
         await pilot.press("e")
         await until(lambda: isinstance(app.screen, WorkspaceScreen), pilot)
-        await pilot.press("f7")
+        await pilot.press("f5")
         pane = app.screen.query_one("#ws-run", Log)
         await until(lambda: "exit status" in str(pane.border_title), pilot, seconds=60)
         shown = "\n".join(pane.lines)

@@ -68,7 +68,7 @@ shell run `eval "$(tutor env)"` to point the AWS CLI and SDKs at it), or lost.
 | :-- | :-- |
 | `ctrl+s` | save (a Python, JSON or YAML file that does not parse: the line is named) |
 | `f8` / `f9` | run the step's program with the tutor's environment / stop it |
-| `f7` | run the `awslocal` commands that show what the step's failed checks read |
+| `f5` | run the `awslocal` commands that show what the step's failed checks read |
 | `ctrl+t` | jump to the next `TODO` |
 | `ctrl+l` | your file against the starter (and the solution, once it is open) |
 | `ctrl+f` / `ctrl+g` | find / go to line |

@@ -60,7 +60,7 @@ class WorkspaceScreen(TutorScreen):
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("f8", "run", "Run", priority=True),
         Binding("f9", "stop", "Stop", show=False, priority=True),
-        Binding("f7", "evidence", "See it yourself", show=False, priority=True),
+        Binding("f5", "evidence", "See it yourself", show=False, priority=True),
         Binding("ctrl+t", "todo", "TODO", priority=True),
         Binding("ctrl+l", "diff", "Diff", priority=True),
         Binding("ctrl+f", "find", "Find", show=False, priority=True),
@@ -297,7 +297,7 @@ class WorkspaceScreen(TutorScreen):
         """Run the by-hand commands of the step's failed checks in the run pane."""
         if not self.evidence:
             self.notify("No failed check of this step read AWS: check first (c on the lab "
-                        "screen), then f7 shows what it saw", title="See it yourself")
+                        "screen), then f5 shows what it saw", title="See it yourself")
             return
         if self.running:
             self.notify("A program is running already (f9 stops it)", title="Run")
