@@ -6,7 +6,9 @@ with the tests' own DevTools client, tests/serve/cdp.py). Lab 07's screen, key `
 (README <-> step) pressed BENCH_KEYS times (default 50) in each, in alternating blocks. In
 the browser a press is a real key event (Input.dispatchKeyEvent) and the time runs until
 the page has received, over its WebSocket, the frame that holds the new page's text; new
-frames are read every 2 ms. Prints median and p95 of both and their ratio; asserts nothing.
+frames are read every 2 ms. Prints median and p95 of both and their ratio; then, in watch
+mode, the time from ctrl+s in the page's editor to the re-check's result on the page
+(BENCH_SAVES times, default 5). Asserts nothing.
 Without Chromium (/usr/bin/chromium; `make browser`) it says so and measures nothing.
 """
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from tests.serve.cdp import Page
 
 POLL = 0.002  # seconds between looks at the frames received
+SAVES = int(os.environ.get("BENCH_SAVES", "5"))  # saves timed to their check result
 _ESCAPES = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[@-_][0-?]*[ -/]*[@-~]?")
 
 
@@ -96,7 +99,27 @@ class BrowserTab:
         return seconds
 
 
-async def _browser_side(url: str, root: Path, term: Terminal) -> tuple[list[float], list[float]]:
+    async def saves_to_check(self, count: int) -> list[float]:
+        """Watch mode on, the editor on the step's file, then ctrl+s `count` times: from
+        each key event until the page has the re-check's result (its toast's text)."""
+        mark = self.mark()
+        await self.key("w")
+        await self.wait_for("watching", mark)
+        mark = self.mark()
+        await self.key("e")
+        await self.wait_for(" · line 1", mark)
+        seconds = []
+        for _ in range(count):
+            await asyncio.sleep(3.0)  # the last toast gone, the watcher's look due
+            mark = self.mark()
+            pressed = time.perf_counter()
+            await self.page.press("s", "KeyS", "", ord("S"), modifiers=2)  # ctrl+s
+            seconds.append(await self.wait_for(" points, ", mark, seconds=180) - pressed)
+        return seconds
+
+
+async def _browser_side(url: str, root: Path, term: Terminal
+                        ) -> tuple[list[float], list[float], list[float]]:
     from tests.serve.cdp import chromium
     from tests.serve.server import served
 
@@ -121,7 +144,7 @@ async def _browser_side(url: str, root: Path, term: Terminal) -> tuple[list[floa
             while len(browser) < KEYS:
                 browser += await tab.toggles(min(BLOCK, KEYS - len(browser)))
                 terminal += toggles(term, min(BLOCK, KEYS - len(terminal)))
-            return browser, terminal
+            return browser, terminal, await tab.saves_to_check(SAVES)
 
 
 def main() -> None:
@@ -154,7 +177,7 @@ def main() -> None:
                     os.write(term.master, b"s")
                     term.wait_for(b"Workspace:", since)
                     time.sleep(1.5)
-                    browser, terminal = asyncio.run(_browser_side(url, root, term))
+                    browser, terminal, saves = asyncio.run(_browser_side(url, root, term))
                 finally:
                     term.close()
         finally:
@@ -168,6 +191,9 @@ def main() -> None:
           f"{statistics.median(browser[1::2]) * 1000:6.0f} ms")
     print(f"{'ratio browser / terminal':<40} median {browser_median / terminal_median:4.2f}  "
           f"p95 {browser_p95 / terminal_p95:4.2f}")
+    _line("save (ctrl+s) to check result, browser", saves)
+    print(f"{'':<40} (watch mode; {SAVES} saves of the step's file; includes the "
+          f"watcher's 1 s look and the check itself)")
 
 
 if __name__ == "__main__":

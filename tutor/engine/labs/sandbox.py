@@ -190,6 +190,11 @@ class _Relay:
     async def _stop(self) -> None:
         for server in self._servers:
             server.close()  # the served ports are free again at once (the next run's)
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current]
+        for task in pending:  # connections still open: the program has ended
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
