@@ -206,6 +206,13 @@ class _Relay:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
         if not self._loop.is_running():
+            pending = asyncio.all_tasks(self._loop)  # connections accepted while stopping
+            for task in pending:
+                task.cancel()
+            if pending:
+                with contextlib.suppress(Exception):
+                    self._loop.run_until_complete(
+                        asyncio.gather(*pending, return_exceptions=True))
             self._loop.close()
 
 
