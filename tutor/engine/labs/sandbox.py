@@ -284,7 +284,9 @@ class Confinement:
                 str(self.cgroup / "cgroup.procs"), *wrapped]
 
     def _mounts(self, cmd: list[str]) -> list[str]:
-        args: list[str] = []
+        # The private /tmp first: what is bound below it (a checkout, venv or workspace
+        # under /tmp, as in CI and the tests) is bound into it, not hidden by it.
+        args = ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
         for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(top):
                 args += ["--symlink", os.readlink(top), top]
@@ -301,8 +303,6 @@ class Confinement:
         for path in sorted(readable):
             if path.is_dir() and not any(path.is_relative_to(s) for s in system):
                 args += ["--ro-bind", str(path), str(path)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_SIZE),
-                 "--tmpfs", "/tmp"]
         for target in self._shipped_links():
             args += ["--ro-bind", str(target), str(target)]
         for path in (self.workspace, *self.writable, self.sockets):
