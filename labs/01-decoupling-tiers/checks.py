@@ -340,8 +340,7 @@ def outage(ctx: CheckContext) -> dict[str, Any]:
         # changes nothing. While orders keep being fulfilled, the tutor keeps waiting.
         if _depth(ctx, url) == 0:
             return True
-        if consumer is not None and not consumer.alive and \
-                consumer.restarts >= WORKER_RESTARTS:
+        if consumer is not None and consumer.finished:
             return True
         count = len(_effects(ctx, run))
         if count != progress["count"]:
@@ -621,7 +620,7 @@ def node_flow(ctx: CheckContext) -> dict[str, Any]:
         # while it is down.
         consumer = stack.consumer
         assert consumer is not None
-        ctx.wait_progressing(lambda: refuser.attempts > 0 or not consumer.alive,
+        ctx.wait_progressing(lambda: refuser.attempts > 0 or consumer.finished,
                              NODE_START_SECONDS, lambda: 0,
                              what="node/consumer.mjs's start", most=NODE_START_MOST,
                              interval=0.2, programs=(consumer,))

@@ -241,11 +241,9 @@ def login_burst(ctx: CheckContext) -> dict[str, Any]:
             if time.monotonic() - steady > 3.0:  # empty and no new rows: they are lost
                 stopped = "lost"
                 break
-        if not writer.alive and writer.restarts >= RESTARTS:
-            time.sleep(0.3)
-            if not writer.alive:
-                stopped = "dead"
-                break
+        if writer.finished:
+            stopped = "dead"
+            break
         if distinct is not None and distinct >= BURST and visible + in_flight:
             # Every login is written, yet messages stay: certain when the writer deleted
             # nothing at all, received the burst twice over (it deletes only some), or

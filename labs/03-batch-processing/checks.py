@@ -197,7 +197,7 @@ def _run_worker(ctx: CheckContext, url: str, program: str, db_name: str, run: st
     def drained() -> bool:
         # Nothing left in the queue (visible or in flight) and the worker holds nothing:
         # every job is written or lost, and nothing more will happen.
-        if not worker.alive and worker.restarts >= restarts:
+        if worker.finished:
             return True
         return ctx.message_counts(url) == (0, 0) and _idle(worker)
 
@@ -481,7 +481,7 @@ def partial_batch(ctx: CheckContext) -> dict[str, Any]:
     def settled() -> bool:
         # Every job received (none visible) and the worker holds none: the valid ones of
         # these batches are written now, or waiting for a redelivery they should not need.
-        if not worker.alive and worker.restarts >= 3:
+        if worker.finished:
             return True
         return ctx.message_counts(url)[0] == 0 and _idle(worker)
 

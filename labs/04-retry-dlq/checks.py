@@ -97,18 +97,9 @@ def _crashes(workers: list[Program]) -> list[int]:
     return [code for w in workers for code in w.exits if code != -9]
 
 
-def _idle(program: Program) -> bool:
-    """Not holding a message: its latest call was a receive that returned nothing (or it
-    is not running). The hook records a call when it ends."""
-    if not program.alive:
-        return True
-    calls = program.events("api")
-    return bool(calls) and calls[-1].get("op") == "ReceiveMessage" and not calls[-1].get("n")
-
-
 def _quiet(ctx: CheckContext, workers: list[Program], most: float) -> bool:
     """Wait (at most `most` s) until no worker holds a message any more."""
-    return ctx.runner.wait_until(lambda: all(_idle(w) for w in workers), timeout=most,
+    return ctx.runner.wait_until(lambda: all(w.idle() for w in workers), timeout=most,
                                  interval=0.2)
 
 
@@ -237,7 +228,7 @@ def poison_run(ctx: CheckContext) -> dict[str, Any]:
         ledger = _ledger(ctx)
         if good_at is None and all(ledger[g] for g in good):
             good_at = time.monotonic() - started
-        if all(not w.alive and w.restarts >= RESTARTS for w in workers):
+        if all(w.finished for w in workers):
             early = "every worker had crashed"
             return True
         # A failure already certain need not wait for the poison's last receive.
@@ -412,7 +403,7 @@ def redrive_run(ctx: CheckContext) -> dict[str, Any]:
     def settled() -> bool:
         # Every order was received (none visible) and no worker holds one: each order
         # was processed, or failed and waits out its visibility timeout.
-        return ctx.message_counts(url)[0] == 0 and all(_idle(w) for w in workers)
+        return ctx.message_counts(url)[0] == 0 and all(w.idle() for w in workers)
 
     ctx.runner.wait_until(settled, timeout=budget, interval=0.3)
     seconds = time.monotonic() - started

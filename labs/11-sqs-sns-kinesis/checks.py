@@ -807,12 +807,6 @@ def _caught_up(program: Any, shards: int) -> bool:
     return reads >= 2 * shards
 
 
-def _finished(program: Any) -> bool:
-    """Stopped for good: not running and no restart left (a crashed program that the
-    supervisor is about to start again is not finished)."""
-    return not program.alive and program.restarts >= program.max_restarts
-
-
 def _keys(rows: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((r["shard"], r["sequence_number"]) for r in rows)
 
@@ -874,12 +868,12 @@ def _run_consumers(ctx: CheckContext, records: list[dict[str, Any]], shards: int
         for name in CONSUMERS:
             if name not in done and expected <= set(_keys(_read_db(_db(ctx, name))["rows"])):
                 done[name] = time.time() - started
-        return all(_caught_up(p, shards) or _finished(p) for p in (analytics, billing))
+        return all(_caught_up(p, shards) or p.finished for p in (analytics, billing))
 
     ctx.wait_progressing(settled, wait, lambda: (_committed(ctx), billing.restarts),
                          what="the consumers' commits", programs=(analytics, billing))
     behind = [name for name, p in (("analytics", analytics), ("billing", billing))
-              if name not in done and not _caught_up(p, shards) and not _finished(p)]
+              if name not in done and not _caught_up(p, shards) and not p.finished]
     outputs = {"analytics": analytics.output(8), "billing": billing.output(12)}
     pids = list(dict.fromkeys(e.get("pid") for e in billing.events("api")))
     starts, spans = _starts(billing), _read_spans(billing)
@@ -1223,7 +1217,7 @@ def replay_run(ctx: CheckContext) -> dict[str, Any]:
                       f"{batches} batches of {batch} records for the replay, plus "
                       f"{startup:.1f} s to start consumer.py")
 
-    ctx.wait_progressing(lambda: _caught_up(billing, shards) or _finished(billing), wait,
+    ctx.wait_progressing(lambda: _caught_up(billing, shards) or billing.finished, wait,
                          lambda: (_committed(ctx), billing.restarts),
                          what="billing's replay commits", programs=(billing,))
     output = billing.output(10)

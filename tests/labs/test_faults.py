@@ -324,3 +324,35 @@ def test_faults_reach_running_programs_only_when_asked_and_only_the_named_one(
     assert runner.wait_until(lambda: not first.alive, timeout=20)
     assert [f["id"] for f in first.faults()] == ["me"]
     first.stop()
+
+
+@pytest.mark.timeout(90)
+def test_a_supervised_program_is_finished_only_when_no_restart_follows(
+        tmp_path: Path) -> None:
+    """`finished` never reads True while the supervisor is still going to start the
+    program again: a check that stops waiting "when every worker has crashed" would
+    otherwise judge a right program while the tutor's own crash is being restarted (lab
+    11's reference solution failed that way, 7 runs in 36 on a loaded machine, when it
+    read `not alive and restarts >= max_restarts`)."""
+    from tutor.cloud.endpoint import Endpoint
+
+    (tmp_path / "crash.py").write_text("import os\nos._exit(3)\n")
+    runner = ScenarioRunner("95-faults", PREFIX, Endpoint("http://127.0.0.1:45999", "t"),
+                            tmp_path)
+    restarts, early = 6, []
+    try:
+        program = runner.start("crash.py", restarts=restarts, measure=False)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if program.finished:
+                break
+            if program.starting is False and not program.alive and \
+                    program.restarts < restarts:
+                early.append(program.restarts)  # a pending restart must read as starting
+        assert program.finished, "the program never finished"
+        assert program.restarts == restarts and program.exits == [3] * restarts
+        time.sleep(0.5)
+        assert program.restarts == restarts and not program.alive  # nothing came after
+        assert not early, f"a pending restart read as not starting at {early}"
+    finally:
+        runner.close()

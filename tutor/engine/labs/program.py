@@ -130,6 +130,8 @@ class Program:
     def _watch(self) -> None:
         while True:
             code = self.proc.wait()
+            # The whole restart happens under the lock, so that `finished` and `starting`
+            # never see the moment between the count going up and the new process.
             with self._lock:
                 if self._stopping or self.restarts >= self.max_restarts or \
                         self._relaunch is None:
@@ -146,6 +148,23 @@ class Program:
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def _will_restart(self) -> bool:
+        """(Under `_lock`) its process exited and the supervisor is about to start it
+        again."""
+        return (self.proc.poll() is not None and self._supervisor is not None
+                and self._relaunch is not None and not self._stopping
+                and self.restarts < self.max_restarts)
+
+    @property
+    def finished(self) -> bool:
+        """Down for good: its process exited and no restart will follow. A check's wait
+        that ends "when every worker has crashed" must ask this, not `not alive and
+        restarts >= max`: those two read apart race with the supervisor's restart (the
+        count already up, the new process not yet started), and a right program crashed
+        by the tutor would be judged while it was being started again."""
+        with self._lock:
+            return self.proc.poll() is not None and not self._will_restart()
 
     def wait(self, timeout: float) -> int | None:
         """Wait up to `timeout` s; the exit code, or None if it still runs."""
@@ -249,9 +268,12 @@ class Program:
         """Its current process runs and has not finished its first AWS call yet (Python's
         start-up, boto3's import): on a loaded machine a restart can take many seconds
         before the program can do anything, which is not a stall."""
-        if not self.alive:
-            return False
-        pid = self.proc.pid
+        with self._lock:
+            if self._will_restart():
+                return True  # exited, and the supervisor starts it again right away
+            if not self.alive:
+                return False
+            pid = self.proc.pid
         return not any(e.get("pid") == pid for e in self.events("api"))
 
     def idle(self) -> bool:
