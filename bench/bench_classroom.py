@@ -24,9 +24,8 @@ from pathlib import Path
 
 import psutil
 
-from tutor import locations
+from tutor import locations, sandbox
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.labs import sandbox
 from tutor.engine.labs.loader import Lab, get_lab
 from tutor.engine.labs.namespace import Namespace
 from tutor.engine.labs.runner import run_checks

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tutor.engine.labs import sandbox
+from tutor import sandbox
 from tutor.engine.labs.editing import SERVED_ENV
 
 

@@ -23,8 +23,8 @@ import psutil
 import pytest
 
 import tutor
+from tutor import sandbox
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.labs import sandbox
 from tutor.engine.labs.scenario import ScenarioRunner
 
 pytestmark = pytest.mark.skipif(

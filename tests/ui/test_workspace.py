@@ -125,7 +125,7 @@ def test_each_step_names_a_file_and_the_first_step_a_program() -> None:
 
 def test_a_public_served_tab_edits_only_with_a_sandbox(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from tutor.engine.labs import sandbox
+    from tutor import sandbox
 
     monkeypatch.setenv(editing.SERVED_ENV, "loopback")
     assert editing.editing_refused() == ""

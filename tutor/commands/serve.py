@@ -59,7 +59,7 @@ def check_host(host: str, public: bool) -> str | None:
             "Not loopback", "add --public to open it to that network, or use --host 127.0.0.1")
     import getpass
 
-    from tutor.engine.labs import sandbox
+    from tutor import sandbox
 
     if sandbox.problem():  # learner code would run unconfined as this user: refuse
         raise TutorError(
@@ -101,6 +101,17 @@ def bind(host: str, port: int) -> Any:
                          "pick another --host/--port") from None
     sock.setblocking(False)
     return sock
+
+
+def _sandbox_lambda() -> None:
+    """The room's LocalStack runs Lambda handlers, learner code too, in the sandbox
+    (lambda_executor/confine.py) when this machine has one and it is not turned off."""
+    import os
+
+    from tutor import sandbox
+
+    if not sandbox.problem() and os.environ.get(sandbox.SANDBOX_ENV) != "0":
+        os.environ[sandbox.SANDBOX_ENV] = "1"  # LocalStack inherits it
 
 
 def session_argv(endpoint_url: str, allow_hosts: list[str]) -> list[str]:
@@ -164,7 +175,7 @@ def _serve(args: argparse.Namespace) -> int:
     if warning:
         print(warning, file=sys.stderr)
     else:
-        from tutor.engine.labs import sandbox
+        from tutor import sandbox
 
         if sandbox.problem():  # loopback: the learners are this machine's own users
             print(f"note: learner programs run unconfined, as you: {sandbox.problem()}",
@@ -188,8 +199,13 @@ def _serve(args: argparse.Namespace) -> int:
         if found is None:
             from tutor.cloud.embedded import service_up
 
+            _sandbox_lambda()
             found = service_up(progress=lambda line: print(line, file=sys.stderr))
-        elif not probe(found.url).reachable:
+        else:
+            print(f"note: the LocalStack at {found.url} was already running; its Lambda "
+                  "handlers run sandboxed only if it was started with TUTOR_SANDBOX=1 "
+                  "(`TUTOR_SANDBOX=1 tutor localstack up`)", file=sys.stderr)
+        if not started and not probe(found.url).reachable:
             print(f"warning: nothing answers at {found.url} yet — the tutor in each tab will "
                   "say so until it does", file=sys.stderr)
         from tutor.commands.serve_server import make_server

@@ -46,7 +46,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 )
 from werkzeug import Request
 
-from tutor.cloud.lambda_executor import environ
+from tutor.cloud.lambda_executor import confine, environ
 from tutor.cloud.lambda_executor.process import EnvironmentProcess
 
 LOG = logging.getLogger(__name__)
@@ -153,9 +153,13 @@ class TutorRuntimeExecutor(RuntimeExecutor):
         assert future is not None
         self._generation += 1
         on_exit = functools.partial(self._on_exit, self._generation, future)
+        jail = None
+        if confine.wanted():  # learner code: in the sandbox when this machine has one
+            jail, env = confine.confinement(env, self.workdir, self._code_dir,
+                                            (_loopback(), config.GATEWAY_LISTEN[0].port))
         started = time.monotonic()
         self.process = EnvironmentProcess(environ.runtime_argv(), env, self.workdir, mark,
-                                          on_exit=on_exit)
+                                          on_exit=on_exit, jail=jail)
         LOG.debug("Environment %s of %s: runtime pid %s", self.id,
                   self.function_version.qualified_arn, self.process.pid)
         try:

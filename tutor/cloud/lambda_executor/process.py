@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psutil
 
+from tutor.sandbox import ConfinedPopen, Confinement
+
 SPAWN_TIMEOUT = 30.0
 OUTPUT_TAIL = 64 * 1024  # bytes of output kept for `get_logs()` after the fact
 PENDING_MAX = 8 * 1024 * 1024  # a handler thread printing between invokes cannot eat memory
@@ -45,7 +47,8 @@ def _spawner_loop() -> None:
             future.set_exception(exc)
 
 
-def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], env: dict[str, str], cwd: Path,
+           jail: Confinement | None = None) -> subprocess.Popen[bytes]:
     global _spawner
     with _spawner_lock:
         if _spawner is None or not _spawner.is_alive():
@@ -53,11 +56,25 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[
                                         daemon=True)
             _spawner.start()
     future: Future[subprocess.Popen[bytes]] = Future()
-    # No new session: environments stay in LocalStack's process group, so the watchdog's
-    # killpg takes them down with it.
-    _spawn_queue.put((lambda: subprocess.Popen(
-        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, close_fds=True), future))
+    if jail is None:
+        # No new session: environments stay in LocalStack's process group, so the
+        # watchdog's killpg takes them down with it.
+        _spawn_queue.put((lambda: subprocess.Popen(
+            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, close_fds=True), future))
+        return future.result(timeout=SPAWN_TIMEOUT)
+
+    def confined() -> subprocess.Popen[bytes]:
+        # bubblewrap's --die-with-parent (of this long-lived thread) ends the sandbox
+        # with LocalStack; its own session keeps the sandbox's kill off LocalStack's group.
+        proc = ConfinedPopen(jail.argv(argv, None), env=env, cwd=cwd,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
+        proc.confinement = jail
+        jail.started(proc.pid)
+        return proc
+
+    _spawn_queue.put((confined, future))
     return future.result(timeout=SPAWN_TIMEOUT)
 
 
@@ -65,14 +82,20 @@ class EnvironmentProcess:
     """A runtime process whose merged stdout/stderr is cut into per-invocation logs."""
 
     def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, mark: str,
-                 on_exit: Callable[[int], None]) -> None:
+                 on_exit: Callable[[int], None], jail: Confinement | None = None) -> None:
         self.mark = mark
+        self.jail = jail  # the sandbox it runs in (lambda_executor/confine.py), if any
         self._on_exit = on_exit
         self._cond = threading.Condition()
         self._pending = bytearray()  # output not yet handed to an invocation
         self._tail = bytearray()  # everything, bounded, for get_logs()
         self.exited = False
-        self.proc = _spawn(argv, env, cwd)
+        try:
+            self.proc = _spawn(argv, env, cwd, jail)
+        except BaseException:
+            if jail is not None:
+                jail.close()
+            raise
         with _live_lock:
             _live.add(self)
         self._reader = threading.Thread(target=self._read, name=f"tutor-lambda-out-{self.pid}",
@@ -110,6 +133,8 @@ class EnvironmentProcess:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = -1
+        if self.jail is not None:
+            self.jail.close()  # its relay, task group and sockets go with the process
         with _live_lock:
             _live.discard(self)
         self._on_exit(code)
@@ -152,14 +177,16 @@ class EnvironmentProcess:
             return bytes(self._tail).decode(errors="replace")
 
     def peak_rss_mb(self) -> int | None:
-        """VmHWM: the most memory the process has used, for the REPORT line."""
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return max(1, int(line.split()[1]) // 1024)
-        except (OSError, ValueError, IndexError):
-            pass
-        return None
+        """VmHWM: the most memory the runtime has used, for the REPORT line (in a sandbox,
+        the largest of the processes under bubblewrap: the runtime is one of them)."""
+        pids = [self.pid]
+        if self.jail is not None:
+            try:
+                pids = [p.pid for p in psutil.Process(self.pid).children(recursive=True)]
+            except psutil.Error:
+                pids = []
+        peaks = [peak for peak in map(_peak_kib, pids) if peak is not None]
+        return max(1, max(peaks) // 1024) if peaks else None
 
     def kill(self, timeout: float = 5.0) -> None:
         """SIGKILL the runtime and anything the handler started, then reap it."""
@@ -181,6 +208,16 @@ class EnvironmentProcess:
         if self.proc.stdout is not None:
             with contextlib.suppress(OSError):
                 self.proc.stdout.close()
+
+
+def _peak_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def live_pids() -> list[int]:

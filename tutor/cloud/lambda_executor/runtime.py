@@ -182,7 +182,9 @@ def serve_invokes(inbox: queue.Queue[dict[str, Any]], timeout_s: int) -> Threadi
         def log_message(self, format: str, *args: Any) -> None:
             pass  # anything on stderr would end up in the function's logs
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), InvokeRequestHandler)
+    # A sandboxed runtime (lambda_executor/confine.py) is given the port its sandbox serves.
+    port = int(os.environ.pop("_TUTOR_RUNTIME_PORT", "0") or 0)
+    server = ThreadingHTTPServer(("127.0.0.1", port), InvokeRequestHandler)
     server.daemon_threads = True
     return server
 

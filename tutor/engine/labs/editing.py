@@ -13,8 +13,8 @@ from tutor.engine.labs.loader import Lab
 from tutor.engine.labs.model import Step
 from tutor.engine.labs.workspace import IGNORED
 from tutor.errors import TutorError
+from tutor.sandbox import SERVED_ENV  # re-exported: tabs and tests read it here
 
-SERVED_ENV = "TUTOR_SERVED"  # set by `tutor serve` in each tab: "loopback" or "public"
 MAX_EDIT_BYTES = 2 * 1024 * 1024  # a lab file is a few KiB; a bigger one is not source
 LANGUAGES = {".py": "python", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
              ".js": "javascript", ".cjs": "javascript", ".mjs": "javascript",
@@ -28,7 +28,7 @@ def editing_refused() -> str:
     there learner programs run in a sandbox (`sandbox.py`), and without one editing and
     running are refused, never silently allowed unconfined. A loopback tab is the
     learner's own machine and user, as their terminal is."""
-    from tutor.engine.labs import sandbox
+    from tutor import sandbox
 
     if os.environ.get(SERVED_ENV) == "public" and sandbox.problem():
         return (f"editing and running code in a public `tutor serve` tab needs a sandbox, "

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tutor import sandbox
 from tutor.cloud.endpoint import Endpoint
-from tutor.engine.labs import sandbox
 from tutor.engine.labs.burst import BurstResult, burst
 from tutor.engine.labs.faults import Fault, FaultPlan
 from tutor.engine.labs.program import (

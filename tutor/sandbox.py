@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 SANDBOX_ENV = "TUTOR_SANDBOX"  # "1": confine learner programs (a public serve sets it)
+SERVED_ENV = "TUTOR_SERVED"  # set by `tutor serve` in each tab: "loopback" or "public"
 PROCESS_BUDGET = 128  # tasks (processes and threads) one program may have at once
 CPU_SECONDS = 600  # of CPU per process
 FILE_LIMIT = 64 * 1024 * 1024  # the largest file a program may write
@@ -65,8 +66,6 @@ def wanted() -> bool:
     """Whether this process confines learner programs: always in a public `tutor serve`
     tab; in a loopback tab when bubblewrap is there (the server's own user may have more
     than one learner at the keyboard); elsewhere when TUTOR_SANDBOX is 1."""
-    from tutor.engine.labs.editing import SERVED_ENV
-
     served = os.environ.get(SERVED_ENV)
     setting = os.environ.get(SANDBOX_ENV, "")
     if served == "public":
@@ -175,7 +174,7 @@ class _Relay:
         self._loop.run_forever()
 
     async def _start(self) -> None:
-        from tutor.engine.labs.sandbox_inside import joining, tcp, unix
+        from tutor.sandbox_inside import joining, tcp, unix
 
         inward = {"localstack.sock": self.endpoint,
                   **{f"reach-{p}.sock": ("127.0.0.1", p) for p in self.reached}}
@@ -221,7 +220,8 @@ class Confinement:
     process group and its workspace watch; `close()` undoes all of it."""
 
     def __init__(self, workspace: Path, endpoint_url: str, *, writable: tuple[Path, ...] = (),
-                 served: tuple[int, ...] = (), reached: tuple[int, ...] = ()) -> None:
+                 readable: tuple[Path, ...] = (), served: tuple[int, ...] = (),
+                 reached: tuple[int, ...] = ()) -> None:
         reason = problem()
         if reason:
             from tutor.errors import TutorError
@@ -230,6 +230,7 @@ class Confinement:
                              "No sandbox", "install bubblewrap, or do not serve publicly")
         self.workspace = workspace.resolve()
         self.writable = tuple(p.resolve() for p in writable)
+        self.readable = tuple(p.resolve() for p in readable)  # e.g. a Lambda function's code
         self.served, self.reached = list(served), list(reached)
         parts = urlsplit(endpoint_url)
         self.endpoint = (parts.hostname or "127.0.0.1", parts.port or 4566)
@@ -295,7 +296,7 @@ class Confinement:
         for name in ETC:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         readable = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
-                    Path(__file__).resolve().parents[2]}  # Python, the venv, tutor/
+                    Path(__file__).resolve().parent}  # Python, the venv, tutor/
         program = shutil.which(cmd[0]) if cmd else None
         if program:  # e.g. Node.js installed under /opt or a version manager
             readable.add(Path(os.path.realpath(program)).parent.parent)
@@ -303,7 +304,7 @@ class Confinement:
         for path in sorted(readable):
             if path.is_dir() and not any(path.is_relative_to(s) for s in system):
                 args += ["--ro-bind", str(path), str(path)]
-        for target in self._shipped_links():
+        for target in (*self._shipped_links(), *self.readable):
             args += ["--ro-bind", str(target), str(target)]
         for path in (self.workspace, *self.writable, self.sockets):
             args += ["--bind", str(path), str(path)]
