@@ -57,8 +57,9 @@ ATTACK = textwrap.dedent("""
         found["processes"] = sorted(p for p in os.listdir("/proc") if p.isdigit())
         found["queues"] = attempt(
             lambda: boto3.client("sqs").create_queue(QueueName=event["queue"])["QueueUrl"])
+        background = "sleep 300 >/dev/null 2>&1 & echo $!"
         found["child"] = attempt(lambda: subprocess.run(
-            ["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True).stdout)
+            ["sh", "-c", background], capture_output=True, text=True).stdout)
         return found
 """)
 
