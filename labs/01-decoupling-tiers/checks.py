@@ -350,7 +350,7 @@ def outage(ctx: CheckContext) -> dict[str, Any]:
     ctx.runner.wait_until(settled, timeout=DRAIN_SECONDS, interval=0.3)
     finished = _depth(ctx, url) == 0
     drain_seconds = time.monotonic() - recovered
-    worker_alive = consumer is not None and consumer.alive
+    worker_alive = consumer is not None and not consumer.finished  # up, or restarting
     time.sleep(0.5)  # a late duplicate would show up now
     events = consumer.events() if consumer is not None else []
     return {"run": run, "phases": phases, "accepted": sorted(accepted), "rtts": rtts,
@@ -655,7 +655,7 @@ def node_flow(ctx: CheckContext) -> dict[str, Any]:
     return {"run": run, "replies": replies, "retried": [r["order_id"] for r in retried],
             "met_outage": met_outage, "calls_while_down": calls_while_down,
             "effects": _effects(ctx, run), "finished": finished, "depth": _depth(ctx, url),
-            "consumer_alive": bool(stack.consumer and stack.consumer.alive),
+            "consumer_alive": bool(stack.consumer and not stack.consumer.finished),
             "output": stack.outputs()}
 
 
@@ -682,11 +682,16 @@ def node_fulfils_once(ctx: CheckContext) -> Outcome:
                       "machine, run the check again)",
                       consumer_output=result["output"].get("node/consumer.mjs", ""))
     if never:
+        # Both can be true at once: a consumer that deletes first and then crashes (or is
+        # crashed by a slow machine) has lost what it deleted either way.
+        why = []
+        if result["depth"] == 0:  # not in the queue, not in flight: deleted unconfirmed
+            why.append("their messages are gone, so the consumer deleted messages that "
+                       "downstream never confirmed (it was down at first)")
         if not result["consumer_alive"]:
-            found += ": node/consumer.mjs crashed (does it survive a failed fetch?)"
-        elif result["depth"] == 0:
-            found += (": their messages are gone, so the consumer deleted messages that "
-                      "downstream never confirmed (it was down at first)")
+            why.append("node/consumer.mjs crashed (does it survive a failed fetch?)")
+        if why:
+            found += ": " + "; ".join(why)
     if twice:
         found += _why_twice(effects, twice, result["retried"], "consumer")
     return partial(len(once) / len(sent), f"the Node.js consumer to fulfil all {len(sent)} "

@@ -460,7 +460,7 @@ def poison_run(ctx: CheckContext) -> dict[str, Any]:
 
     finished = ctx.runner.wait_until(settled, timeout=wait, interval=0.25)
     ran = time.time() - start
-    alive = worker.alive
+    alive = not worker.finished  # up, or being started again after a crash
     fired = [{"id": f.get("id"), "op": f.get("op"), "when": f.get("when"),
               "t": round(float(f.get("t", 0)) - start, 2)} for f in ctx.runner.fired("kill")]
     calls = dict(worker.api_calls("sqs"))
