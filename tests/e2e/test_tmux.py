@@ -110,12 +110,10 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         session.kill()  # always: no tmux server or tutor outlives the test
 
 
-@pytest.mark.localstack
-@pytest.mark.slow
-def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_home: Path,
-                                           localstack: Endpoint) -> None:
-    from tutor.engine.progress import open_store
-
+def _start_tutor(tmux: Tmux, tmp_path: Path, tutor_home: Path,
+                 localstack: Endpoint) -> tuple[Path, Path]:
+    """The real `tutor` in the tmux window, on lab 09 alone and a learner of its own; its
+    workspace folder and the file its exit status goes to."""
     labs = tmp_path / "labs"  # only lab 09: what is on screen does not depend on the others
     shutil.copytree(PROJECT_ROOT / "labs" / "09-fifo", labs / "09-fifo",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -135,6 +133,16 @@ def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_hom
     status_file = tmp_path / "tutor-exit-status"
     tmux.start(["sh", "-c", f"{tutor}; echo $? > {shlex.quote(str(status_file))}"])
     assert tmux.pane("#{pane_width}x#{pane_height}") == f"{WIDTH}x{HEIGHT}"
+    return workspace, status_file
+
+
+@pytest.mark.localstack
+@pytest.mark.slow
+def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_home: Path,
+                                           localstack: Endpoint) -> None:
+    from tutor.engine.progress import open_store
+
+    workspace, status_file = _start_tutor(tmux, tmp_path, tutor_home, localstack)
 
     home = tmux.text("SQS Patterns Tutor", "Labs (1)", "FIFO queues", "not started",
                      "UI fixture bank", "READY")
@@ -183,3 +191,47 @@ def test_tutor_in_tmux_lab_check_help_quit(tmux: Tmux, tmp_path: Path, tutor_hom
     # How fast it quits is a benchmark figure (bench_ui); here only that it does, bounded
     # by the 10 s above. The figure goes to the log.
     print(f"quit took {quit_seconds:.2f} s")
+
+
+@pytest.mark.localstack
+@pytest.mark.slow
+def test_a_step_done_with_the_tutors_editor_and_run_pane_alone(
+        tmux: Tmux, tmp_path: Path, tutor_home: Path, localstack: Endpoint) -> None:
+    """Lab 09's first step without leaving the tutor: edit infra.py in its editor, save,
+    run it in the run pane, check, and the step passes."""
+    workspace, _ = _start_tutor(tmux, tmp_path, tutor_home, localstack)
+    tmux.text("Labs (1)", "FIFO queues")
+    tmux.keys("Enter")
+    tmux.text("Not started — press s")
+    tmux.keys("s")
+    tmux.text("Workspace:", "Create the FIFO queue")
+    tmux.keys("e")
+    tmux.text("infra.py", "TODO")
+    infra = workspace / "09-fifo" / "infra.py"
+    wrong = 'ensure_queue(f"{PREFIX}orders", {}, {"VisibilityTimeout": str(VISIBILITY_TIMEOUT)})'
+    row = infra.read_text().splitlines().index(wrong) + 1
+
+    tmux.keys("C-g")  # go to the line that creates a standard queue, and replace it
+    tmux.text("Go to line")
+    tmux.run("send-keys", "-t", "e2e", "-l", str(row))
+    tmux.keys("Enter")
+    tmux.wait("the prompt closed", lambda s: "Go to line" not in s)
+    tmux.keys("Home", "C-k")
+    right = ('ensure_queue(f"{PREFIX}orders.fifo", {"FifoQueue": "true"}, '
+             '{"ContentBasedDeduplication": "true", '
+             '"VisibilityTimeout": str(VISIBILITY_TIMEOUT)})')
+    tmux.run("send-keys", "-t", "e2e", "-l", right)
+    tmux.keys("C-s")
+    deadline = time.monotonic() + 15
+    while right not in infra.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert right in infra.read_text().splitlines(), tmux.screen()  # saved, as typed
+
+    tmux.keys("F8")  # the step's program, in the run pane below the editor
+    ran = tmux.text("infra.py: exit status 0", seconds=90)
+    assert "Traceback" not in ran
+
+    tmux.keys("Escape")  # saved: back on the lab screen at once
+    tmux.text("Create the FIFO queue", "c Check")
+    tmux.keys("c")
+    tmux.text("✓ 1. Create the FIFO queue", seconds=90)

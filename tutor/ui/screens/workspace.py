@@ -7,7 +7,7 @@ import os
 import shlex
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +108,7 @@ class WorkspaceScreen(TutorScreen):
             self.open_file(first)
         self.set_interval(1.0, self.notice_external_change)
         if self.run_now:
-            self.action_run()
+            self._run()
 
     @property
     def editor(self) -> TextArea:
@@ -154,6 +154,13 @@ class WorkspaceScreen(TutorScreen):
                     + (f" · {note}" if note else ""))
         self.query_one("#ws-status", Label).update(text)
 
+    def _after_typing(self, act: Callable[[], None]) -> None:
+        """Do `act` once the editor has taken every key typed before it. The keys of this
+        screen are priority bindings, seen by the app before the editor has handled the
+        keys already queued for it: a quick ctrl+s after typing (a fast typist, a paste, a
+        browser's batch of keys) saved the file without its last characters."""
+        self.editor.call_later(act)
+
     def on_text_area_changed(self, _event: TextArea.Changed) -> None:
         self.show_status()
 
@@ -161,6 +168,9 @@ class WorkspaceScreen(TutorScreen):
         self.show_status()
 
     def action_save(self) -> None:
+        self._after_typing(self._save)
+
+    def _save(self) -> None:
         if self.rel is None:
             return
         path = self.workspace / self.rel
@@ -246,6 +256,9 @@ class WorkspaceScreen(TutorScreen):
         self.app.push_screen(PromptDialog("Find", "text", self.find_text), find)
 
     def action_diff(self) -> None:
+        self._after_typing(self._diff)
+
+    def _diff(self) -> None:
         from tutor.ui.dialogs.solution import SolutionScreen
 
         if self.rel is None:
@@ -259,6 +272,9 @@ class WorkspaceScreen(TutorScreen):
             " and the solution" if self.solution_open else ""), diffs))
 
     def action_external(self) -> None:
+        self._after_typing(self._external)
+
+    def _external(self) -> None:
         """Your own editor ($VISUAL or $EDITOR), in a real terminal: the app suspends."""
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if self.rel is None or not editor:
@@ -266,7 +282,7 @@ class WorkspaceScreen(TutorScreen):
                         title="Your editor", severity="warning")
             return
         if self.unsaved:
-            self.action_save()
+            self._save()
         try:
             with self.app.suspend():
                 subprocess.run([*shlex.split(editor), str(self.workspace / self.rel)],
@@ -280,6 +296,9 @@ class WorkspaceScreen(TutorScreen):
     # --- running -----------------------------------------------------------------------
 
     def action_run(self) -> None:
+        self._after_typing(self._run)
+
+    def _run(self) -> None:
         program = editing.step_program(self.step) if self.step else None
         program = program or (self.rel if self.rel and self.rel.endswith(".py") else None)
         if program is None:
@@ -290,7 +309,7 @@ class WorkspaceScreen(TutorScreen):
             self.notify("A program is running already (f9 stops it)", title="Run")
             return
         if self.unsaved:
-            self.action_save()
+            self._save()
         self.run_in_pane([program])
 
     def action_evidence(self) -> None:
@@ -374,6 +393,9 @@ class WorkspaceScreen(TutorScreen):
     # --- leaving -----------------------------------------------------------------------
 
     def action_leave(self) -> None:
+        self._after_typing(self._leave)
+
+    def _leave(self) -> None:
         if self.unsaved:
             self.app.push_screen(ConfirmDialog(
                 "Leave without saving?", f"{self.rel} has unsaved changes.", "Leave",
