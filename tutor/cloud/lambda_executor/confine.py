@@ -1,4 +1,4 @@
-"""Lambda handlers in the learner programs' sandbox (`tutor/sandbox.py`).
+"""Lambda handlers in the learner programs' sandbox (`tutor/sandbox`).
 
 A function's code is learner code as much as `worker.py` is, and LocalStack runs it as
 the user LocalStack runs as: on a classroom server, without a sandbox, a handler could

@@ -25,7 +25,7 @@ def editing_refused() -> str:
     """Why this process may not edit and run learner code ("" when it may).
 
     A tab of `tutor serve --public` runs as the server's user for anyone with the address:
-    there learner programs run in a sandbox (`sandbox.py`), and without one editing and
+    there learner programs run in a sandbox (`tutor/sandbox`), and without one editing and
     running are refused, never silently allowed unconfined. A loopback tab is the
     learner's own machine and user, as their terminal is."""
     from tutor import sandbox

@@ -202,7 +202,7 @@ class Program:
         return int(self.returncode)
 
     def leftovers(self) -> list[dict[str, Any]] | None:
-        """In a sandbox (`sandbox.py`), once stopped: the processes (`pid` as the program
+        """In a sandbox (`tutor/sandbox`), once stopped: the processes (`pid` as the program
         saw it, `cmdline`) it left running when it exited, which died with the sandbox;
         None outside a sandbox, where they are still there to be found."""
         jail = getattr(self.proc, "confinement", None)

@@ -34,6 +34,17 @@ RUN_LIMIT = 300.0  # seconds a program started from the run pane may run
 RUN_LINES = 2000  # scrollback of the run pane
 
 
+def after_typing(act: Callable[[WorkspaceScreen], None]) -> Callable[[WorkspaceScreen], None]:
+    """The action `act`, done once the editor has taken every key typed before it. This
+    screen's keys are priority bindings, seen before the editor handles the keys queued
+    for it: ctrl+s right after typing (a fast typist, a paste, a browser's batch of keys)
+    saved the file without its last characters."""
+    def action(screen: WorkspaceScreen) -> None:
+        screen.editor.call_later(act, screen)
+
+    return action
+
+
 class WorkspaceTree(DirectoryTree):
     """The workspace only: no path outside it, no symlink that leads out, no generated
     folder, no dotfile the starter did not ship."""
@@ -154,21 +165,11 @@ class WorkspaceScreen(TutorScreen):
                     + (f" · {note}" if note else ""))
         self.query_one("#ws-status", Label).update(text)
 
-    def _after_typing(self, act: Callable[[], None]) -> None:
-        """Do `act` once the editor has taken every key typed before it. The keys of this
-        screen are priority bindings, seen by the app before the editor has handled the
-        keys already queued for it: a quick ctrl+s after typing (a fast typist, a paste, a
-        browser's batch of keys) saved the file without its last characters."""
-        self.editor.call_later(act)
-
     def on_text_area_changed(self, _event: TextArea.Changed) -> None:
         self.show_status()
 
     def on_text_area_selection_changed(self, _event: TextArea.SelectionChanged) -> None:
         self.show_status()
-
-    def action_save(self) -> None:
-        self._after_typing(self._save)
 
     def _save(self) -> None:
         if self.rel is None:
@@ -255,9 +256,6 @@ class WorkspaceScreen(TutorScreen):
 
         self.app.push_screen(PromptDialog("Find", "text", self.find_text), find)
 
-    def action_diff(self) -> None:
-        self._after_typing(self._diff)
-
     def _diff(self) -> None:
         from tutor.ui.dialogs.solution import SolutionScreen
 
@@ -270,9 +268,6 @@ class WorkspaceScreen(TutorScreen):
                 self.lab, self.rel, self.editor.text, "solution")
         self.app.push_screen(SolutionScreen("Your file against the starter" + (
             " and the solution" if self.solution_open else ""), diffs))
-
-    def action_external(self) -> None:
-        self._after_typing(self._external)
 
     def _external(self) -> None:
         """Your own editor ($VISUAL or $EDITOR), in a real terminal: the app suspends."""
@@ -294,9 +289,6 @@ class WorkspaceScreen(TutorScreen):
         self.open_file(self.rel)
 
     # --- running -----------------------------------------------------------------------
-
-    def action_run(self) -> None:
-        self._after_typing(self._run)
 
     def _run(self) -> None:
         program = editing.step_program(self.step) if self.step else None
@@ -392,9 +384,6 @@ class WorkspaceScreen(TutorScreen):
 
     # --- leaving -----------------------------------------------------------------------
 
-    def action_leave(self) -> None:
-        self._after_typing(self._leave)
-
     def _leave(self) -> None:
         if self.unsaved:
             self.app.push_screen(ConfirmDialog(
@@ -406,3 +395,6 @@ class WorkspaceScreen(TutorScreen):
     def leave(self) -> None:
         self.workers.cancel_group(self, "run")
         self.app.pop_screen()
+
+    action_save, action_run, action_leave, action_diff, action_external = map(
+        after_typing, (_save, _run, _leave, _diff, _external))

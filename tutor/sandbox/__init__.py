@@ -13,7 +13,7 @@ pane's alike, through `Confinement`:
   by rlimits, and a workspace that may grow by WORKSPACE_GROWTH at most;
 - network: its own network namespace, where the only ports that answer are LocalStack's
   and the ports of the run's other programs (`ScenarioRunner.free_port()`) on its
-  loopback, carried to the real ones by the tutor (`sandbox_inside.py` inside, `_Relay`
+  loopback, carried to the real ones by the tutor (`inside.py` inside, `relay.py`
   here); a port the program serves (lab 01's frontend, lab 05's web app) is carried back
   out the same way.
 
@@ -23,7 +23,6 @@ server refuses to start without one rather than run code unconfined.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
@@ -40,6 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tutor.sandbox.relay import Relay
+
 SANDBOX_ENV = "TUTOR_SANDBOX"  # "1": confine learner programs (a public serve sets it)
 SERVED_ENV = "TUTOR_SERVED"  # set by `tutor serve` in each tab: "loopback" or "public"
 PROCESS_BUDGET = 128  # tasks (processes and threads) one program may have at once
@@ -49,7 +50,7 @@ WORKSPACE_GROWTH = 256 * 1024 * 1024  # how much a run may add to its workspace
 TMP_SIZE = 64 * 1024 * 1024  # the private /tmp (in memory)
 WATCH_SECONDS = 0.05  # how often the workspace is measured while a program runs: what
 # a program writes in that time (page-cache speed, ~150 MiB here) is the overshoot
-INSIDE = Path(__file__).with_name("sandbox_inside.py")
+INSIDE = Path(__file__).with_name("inside.py")
 # What of /etc a program needs (names, certificates, the loader's cache); not the rest.
 ETC = ("passwd", "group", "hosts", "nsswitch.conf", "ld.so.cache", "ld.so.conf",
        "ld.so.conf.d", "ssl", "ca-certificates", "alternatives", "localtime", "mime.types",
@@ -144,77 +145,6 @@ def _size(root: Path, most: int = 50_000) -> int:
     return total
 
 
-class _Relay:
-    """The tutor's end of the sandbox's network: Unix sockets in the sandbox carried to
-    LocalStack's TCP port and to the run's other ports, and each served port carried in."""
-
-    def __init__(self, sockets: Path, endpoint: tuple[str, int], served: list[int],
-                 reached: list[int]) -> None:
-        self.sockets, self.endpoint = sockets, endpoint
-        self.served, self.reached = served, reached
-        self._servers: list[asyncio.Server] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True, name="tutor-sandbox")
-        self._thread.start()
-        self._ready.wait(10)
-        if self._failed is not None:
-            raise self._failed
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._start())
-        except BaseException as exc:
-            self._failed = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _start(self) -> None:
-        from tutor.sandbox_inside import joining, tcp, unix
-
-        inward = {"localstack.sock": self.endpoint,
-                  **{f"reach-{p}.sock": ("127.0.0.1", p) for p in self.reached}}
-        for name, (host, port) in inward.items():
-            self._servers.append(await asyncio.start_unix_server(
-                joining(tcp(host, port)), str(self.sockets / name)))
-        for served in self.served:
-            self._servers.append(await asyncio.start_server(
-                joining(unix(str(self.sockets / f"serve-{served}.sock"))), "127.0.0.1",
-                served, reuse_address=True))
-
-    async def _stop(self) -> None:
-        for server in self._servers:
-            server.close()  # the served ports are free again at once (the next run's)
-        current = asyncio.current_task()
-        pending = [t for t in asyncio.all_tasks() if t is not current]
-        for task in pending:  # connections still open: the program has ended
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 1.0)
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(3)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-        if not self._loop.is_running():
-            pending = asyncio.all_tasks(self._loop)  # connections accepted while stopping
-            for task in pending:
-                task.cancel()
-            if pending:
-                with contextlib.suppress(Exception):
-                    self._loop.run_until_complete(
-                        asyncio.gather(*pending, return_exceptions=True))
-            self._loop.close()
-
-
 class Confinement:
     """One start of one learner program in a sandbox: its command line, its relay, its
     process group and its workspace watch; `close()` undoes all of it."""
@@ -235,7 +165,7 @@ class Confinement:
         parts = urlsplit(endpoint_url)
         self.endpoint = (parts.hostname or "127.0.0.1", parts.port or 4566)
         self.sockets = Path(tempfile.mkdtemp(prefix="tutor-sandbox-"))
-        self.relay = _Relay(self.sockets, self.endpoint, self.served, self.reached)
+        self.relay = Relay(self.sockets, self.endpoint, self.served, self.reached)
         self.cgroup: Path | None = None
         base = _pids_cgroup()
         if base is not None:
@@ -296,7 +226,7 @@ class Confinement:
         for name in ETC:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         readable = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
-                    Path(__file__).resolve().parent}  # Python, the venv, tutor/
+                    Path(__file__).resolve().parents[1]}  # Python, the venv, tutor/
         program = shutil.which(cmd[0]) if cmd else None
         if program:  # e.g. Node.js installed under /opt or a version manager
             readable.add(Path(os.path.realpath(program)).parent.parent)

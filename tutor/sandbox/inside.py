@@ -5,7 +5,7 @@ the learner's command and exits with its status (writing down first what the com
 left running, which dies with the sandbox). A `TERM` line on the control socket is
 passed to the command's process group as SIGTERM: bubblewrap forwards no signal.
 
-    python -I sandbox_inside.py SOCKETS_DIR LOCALSTACK_PORT SERVED REACHED -- COMMAND...
+    python -I inside.py SOCKETS_DIR LOCALSTACK_PORT SERVED REACHED -- COMMAND...
 
 SERVED (ports the command listens on) and REACHED (ports of the run's other programs it
 may call) are comma-separated lists, or `-`. The sandbox has no other network: its
@@ -92,7 +92,7 @@ async def _serve(sockets: str, port: int, served: list[int], reached: list[int],
 def main(argv: list[str]) -> int:
     sockets, port, served_text, reached_text, dash, *command = argv
     if dash != "--" or not command:
-        print("sandbox_inside: usage: SOCKETS PORT SERVED REACHED -- COMMAND",
+        print("tutor sandbox: usage: SOCKETS PORT SERVED REACHED -- COMMAND",
               file=sys.stderr)
         return 125
     served, reached = ([int(p) for p in text.split(",") if p and p != "-"]
@@ -102,7 +102,7 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=lambda: asyncio.run(_serve(sockets, int(port), served, reached,
                                                        child, ready)), daemon=True).start()
     if not ready.wait(10):
-        print("sandbox_inside: the sandbox's network relay did not start", file=sys.stderr)
+        print("tutor sandbox: the sandbox's network relay did not start", file=sys.stderr)
         return 125
     proc = subprocess.Popen(command, start_new_session=True)
     child.append(proc.pid)
