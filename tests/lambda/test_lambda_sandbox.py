@@ -53,6 +53,7 @@ ATTACK = textwrap.dedent("""
         home = os.environ["HOME"]  # its working directory, among other functions' ones
         found["neighbours"] = attempt(lambda: os.listdir(os.path.dirname(home)))
         found["home"] = os.path.basename(home)
+        found["memory"] = attempt(lambda: len(bytearray(2 << 30)))
         found["environ"] = sorted(os.environ)
         found["processes"] = sorted(p for p in os.listdir("/proc") if p.isdigit())
         found["queues"] = attempt(
@@ -133,6 +134,7 @@ def test_a_handler_reaches_localstack_and_nothing_else(confined: EmbeddedLocalSt
     assert found["tmp_write"] == "done: 2"  # its own TMPDIR works
     assert found["host_port"].startswith("refused") and not reached, found["host_port"]
     assert found["neighbours"] == f"done: {[found['home']]}", found["neighbours"]
+    assert found["memory"] == "refused: MemoryError", found["memory"]  # 1 GiB at most
     assert "GITHUB_TOKEN" not in found["environ"]
     assert len(found["processes"]) < 10, found["processes"]  # only its own sandbox's
     # Its own AWS calls work, in its account, through the sandbox's relay.

@@ -26,6 +26,7 @@ from tutor.sandbox import ConfinedPopen, Confinement
 
 SPAWN_TIMEOUT = 30.0
 OUTPUT_TAIL = 64 * 1024  # bytes of output kept for `get_logs()` after the fact
+DATA_LIMIT = 1 << 30  # bytes of memory a sandboxed runtime may allocate, as a program
 PENDING_MAX = 8 * 1024 * 1024  # a handler thread printing between invokes cannot eat memory
 
 _spawn_queue: queue.Queue[tuple[Callable[[], subprocess.Popen[bytes]],
@@ -67,7 +68,7 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: Path,
     def confined() -> subprocess.Popen[bytes]:
         # bubblewrap's --die-with-parent (of this long-lived thread) ends the sandbox
         # with LocalStack; its own session keeps the sandbox's kill off LocalStack's group.
-        proc = ConfinedPopen(jail.argv(argv, None), env=env, cwd=cwd,
+        proc = ConfinedPopen(jail.argv(argv, DATA_LIMIT), env=env, cwd=cwd,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
         proc.confinement = jail
