@@ -59,38 +59,31 @@ content: install
 unit: install browser terminal sandbox
 	$(BIN)/pytest
 
-# tests/serve drives Debian's Chromium headless (`tutor serve` in a real browser). Installed
-# here when missing and we are root, as in CI (about 30 s); the test fails under CI without it.
-CHROMIUM := /usr/bin/chromium
+# What the real-parts tests need from the system, installed with apt when missing and we
+# are root (as in CI); otherwise a note: the tests that need it skip, and fail under CI.
+# $(call apt_need,CHECK,PACKAGE,WHAT NEEDS IT)
+define apt_need
+	@if $(1) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing $(2) for $(3)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) \
+		|| { echo "error: could not install $(2) (needed by $(3))" >&2; exit 2; }; \
+	else echo "note: $(2) is needed by $(3): sudo apt-get install -y $(2)" \
+		"(skipped without it; fails under CI)" >&2; fi
+endef
 
+# tests/serve drives Debian's Chromium headless (`tutor serve` in a real browser), about 30 s.
 browser:
-	@if [ -x $(CHROMIUM) ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing Debian chromium for the browser test (tests/serve)"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
-		|| { echo "error: could not install chromium (needed by tests/serve)" >&2; exit 2; }; \
-	else echo "note: tests/serve needs Debian Chromium: sudo apt-get install -y chromium" \
-		"(skipped without it, fails under CI)" >&2; fi
+	$(call apt_need,test -x /usr/bin/chromium,chromium,the browser tests (tests/serve))
 
-# tests/e2e drives the real `tutor` in tmux. Installed here when missing and we are root.
+# tests/e2e drives the real `tutor` in tmux.
 terminal:
-	@if command -v tmux >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing tmux for the end-to-end test (tests/e2e)"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux \
-		|| { echo "error: could not install tmux (needed by tests/e2e)" >&2; exit 2; }; \
-	else echo "note: tests/e2e needs tmux: sudo apt-get install -y tmux" >&2; fi
+	$(call apt_need,command -v tmux,tmux,the end-to-end tests (tests/e2e))
 
-# A public `tutor serve` runs learner programs in bubblewrap (and refuses to start without
-# it); tests/reliability/test_sandbox_attacks.py attacks it. Installed like tmux.
+# A public `tutor serve` runs learner programs and Lambda handlers in bubblewrap (and
+# refuses to start without it); tests/reliability/test_sandbox_attacks.py attacks it.
 sandbox:
-	@if command -v bwrap >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing bubblewrap for the learner-program sandbox (tutor serve --public)"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap \
-		|| { echo "error: could not install bubblewrap (needed by the sandbox tests)" >&2; exit 2; }; \
-	else echo "note: the sandbox needs bubblewrap: sudo apt-get install -y bubblewrap" \
-		"(its tests are skipped without it, fail under CI)" >&2; fi
+	$(call apt_need,command -v bwrap,bubblewrap,the sandbox and its tests)
 
 test: lint typecheck content unit
 
