@@ -320,6 +320,17 @@ def _dead(run: dict[str, Any]) -> str:
 # --- step 2: every login lands exactly once, the queue drains -------------------------------
 
 
+def _unique_failure(run: dict[str, Any]) -> str:
+    """Why a UNIQUE key with a plain INSERT fails (whichever check sees it: a redelivered
+    batch may hold logins not yet written, which then never are, or only written ones,
+    which then stay in the queue, failing each time they come back)."""
+    if "UNIQUE constraint failed" not in run["output"]:
+        return ""
+    return (": a login delivered again makes your insert fail (UNIQUE constraint failed), "
+            "so its whole batch is never written or deleted and comes back, failing again; "
+            "skip a row that is already there instead of failing")
+
+
 @check
 def every_login_one_row(ctx: CheckContext) -> Outcome:
     run = ctx.scenario("login_burst")
@@ -334,10 +345,7 @@ def every_login_one_row(ctx: CheckContext) -> Outcome:
         elif sum(run["left"]):
             line += (f" ({sum(run['left'])} messages were still in the queue when the tutor "
                      f"stopped waiting{_why_stopped(run)}; {_did(run)})")
-            if "UNIQUE constraint failed" in run["output"]:
-                line += (": a login delivered again makes your insert fail (UNIQUE "
-                         "constraint failed), so its whole batch is never written; skip a "
-                         "row that is already there instead of failing")
+            line += _unique_failure(run)
         elif run["rows"]:
             line += (f", yet their messages were deleted ({_did(run)}): your writer deletes "
                      "messages it did not write")
@@ -371,7 +379,9 @@ def queue_drained(ctx: CheckContext) -> Outcome:
     ok = run["drained"] and visible == in_flight == 0
     found = (f"{visible} waiting and {in_flight} in flight; the backlog peaked at "
              f"{run['peak_backlog']} messages")
-    if run["stopped"] == "undeleted" or (not ok and run["deleted"] < run["distinct"]):
+    if not ok and _unique_failure(run):  # the batch fails each time it comes back
+        found += _unique_failure(run)
+    elif run["stopped"] == "undeleted" or (not ok and run["deleted"] < run["distinct"]):
         found += (f"; your writer received {run['received']} messages and deleted only "
                   f"{run['deleted']}: every message it wrote must be deleted, or SQS "
                   "delivers it again")

@@ -99,13 +99,15 @@ def _verdict(case: Case, report: StepReport) -> tuple[bool, str]:
         return False, "a wrong solution passed"
     if report.status == "unreachable":
         return False, f"LocalStack was lost: {report.note}"
-    if case.spec.expect.check:
-        target = [c for c in report.checks if c.id == case.spec.expect.check]
-        if target and target[0].passed:
-            return False, (f"check `{case.spec.expect.check}` passed; the step failed "
-                           f"elsewhere: {said.strip()}")
-        if target:
-            said = " ".join([report.note, target[0].message])
+    wanted = case.spec.expect.checks
+    if wanted:
+        targets = [c for c in report.checks if c.id in wanted]
+        if targets and all(c.passed for c in targets):
+            names = " and ".join(f"`{c}`" for c in wanted)
+            return False, (f"check {names} passed; the step failed elsewhere: "
+                           f"{said.strip()}")
+        if targets:
+            said = " ".join([report.note] + [c.message for c in targets if not c.passed])
     lowered = said.lower()
     absent = [w for w in case.spec.expect.words if w.lower() not in lowered]
     if absent:

@@ -19,7 +19,8 @@ run: [infra.py]               # then workspace scripts or shell commands (defaul
                               #   step's solution `run`); commands get the endpoint env,
                               #   with the tutor's Python first on PATH
 expect:                       # mistakes only: what the failure must say
-  check: poison-isolated      #   this check fails (optional)
+  check: poison-isolated      #   this check fails (optional; a list: one of them fails,
+                              #   when timing decides which check sees the mistake first)
   words: [deleted, lost]      #   and its message holds these words (case-insensitive)
 ```
 """
@@ -54,8 +55,13 @@ class Edit(_Strict):
 
 
 class Expect(_Strict):
-    check: str = ""  # the id of the check that must fail
+    check: str | list[str] = ""  # the id of the check that must fail, or ids of which one must
     words: list[str] = Field(default_factory=list)
+
+    @property
+    def checks(self) -> list[str]:
+        return [self.check] if isinstance(self.check, str) and self.check else \
+            list(self.check or [])
 
 
 class CaseSpec(_Strict):
@@ -120,9 +126,10 @@ def load_cases(lab: Lab) -> tuple[list[Case], list[str]]:
                             f"{hint or 'steps: ' + ', '.join(steps)}")
             continue
         checks = {c.id for c in step.checks}
-        if spec.expect.check and spec.expect.check not in checks:
+        unknown = [c for c in spec.expect.checks if c not in checks]
+        if unknown:
             problems.append(f"{file}: field `expect.check`: step `{spec.step}` has no check "
-                            f"`{spec.expect.check}` — checks: {', '.join(sorted(checks))}")
+                            f"`{unknown[0]}` — checks: {', '.join(sorted(checks))}")
             continue
         missing = [f for f in spec.files if not (folder / f).is_file()]
         if missing:
