@@ -2,8 +2,8 @@
 
 A function's code is learner code as much as `worker.py` is, and LocalStack runs it as
 the user LocalStack runs as: on a classroom server, without a sandbox, a handler could
-read every learner's workspace and the server's own files. When the sandbox can be had
-here (bubblewrap, and a pids cgroup for root) each runtime process runs in one:
+read every learner's workspace and the server's own files. Confined, each runtime
+process runs in a sandbox of its own:
 
 - files: the function's code read-only, its own working directory (HOME, TMPDIR) and
   the tutor's fault and measure files for it writable, the system and Python read-only,
@@ -11,12 +11,13 @@ here (bubblewrap, and a pids cgroup for root) each runtime process runs in one:
 - network: only LocalStack's port (the runtime API and the handler's own AWS calls),
   and the runtime's invoke port served back out to LocalStack;
 - processes and resources: as for any learner program (PID namespace, task budget,
-  CPU and file-size limits, a bounded working directory).
+  CPU, 1 GiB of memory, file size, a bounded working directory).
 
-It is on when LocalStack runs with `TUTOR_SANDBOX=1` (`tutor serve` starts the shared
-LocalStack so whenever it sandboxes learner programs; `TUTOR_SANDBOX=1 tutor localstack
-up` by hand); a runtime that cannot be confined then does not start. A learner's own
-LocalStack at their own terminal runs handlers as they run their programs: as them.
+It is on when LocalStack runs with `TUTOR_SANDBOX=1`: `tutor serve` starts the room's
+LocalStack so whenever the machine has a sandbox, or `TUTOR_SANDBOX=1 tutor localstack
+up` by hand. A runtime that cannot be confined then does not start (the function's
+invoke fails with the sandbox's one-line reason). A learner's own LocalStack at their own
+terminal runs handlers as they run their programs: as them.
 """
 
 from __future__ import annotations
