@@ -15,9 +15,9 @@ process runs in a sandbox of its own:
 
 It is on when LocalStack runs with `TUTOR_SANDBOX=1`: `tutor serve` starts the room's
 LocalStack so whenever the machine has a sandbox, or `TUTOR_SANDBOX=1 tutor localstack
-up` by hand. A runtime that cannot be confined then does not start (the function's
-invoke fails with the sandbox's one-line reason). A learner's own LocalStack at their own
-terminal runs handlers as they run their programs: as them.
+up` by hand. A runtime that cannot be confined then does not start at all, never
+unconfined. A learner's own LocalStack at their own terminal runs handlers as they run
+their programs: as them.
 """
 
 from __future__ import annotations
