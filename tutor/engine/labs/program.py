@@ -153,8 +153,8 @@ class Program:
         """(Under `_lock`) its process exited and the supervisor is about to start it
         again."""
         return (self.proc.poll() is not None and self._supervisor is not None
-                and self._relaunch is not None and not self._stopping
-                and self.restarts < self.max_restarts)
+                and self._supervisor.is_alive() and self._relaunch is not None
+                and not self._stopping and self.restarts < self.max_restarts)
 
     @property
     def finished(self) -> bool:
