@@ -792,19 +792,24 @@ def _batch_for(records: list[dict[str, Any]]) -> int:
 
 
 def _caught_up(program: Any, shards: int) -> bool:
-    """The program's current process is at the tip: alive, and its last GetRecords calls
-    (one per shard, twice) came after its last commit."""
+    """The program's current process is at the tip: alive, and the last two GetRecords
+    calls it made in each shard found nothing new. Per shard (the hook names each call's
+    shard): a consumer that reads its shards in threads makes many empty reads of a
+    finished shard while another still has records, and counting its reads after its
+    last commit judged it mid-way."""
     if not program.alive:
         return False
     pid = program.proc.pid
-    events = [e for e in program.events() if e.get("pid") == pid]
-    reads = 0
-    for event in reversed(events):
-        if event.get("kind") == "db_commit":
-            break
-        if event.get("kind") == "api" and event.get("op") == "GetRecords":
-            reads += 1
-    return reads >= 2 * shards
+    last: dict[str, list[dict[str, Any]]] = {}
+    for event in program.events("api"):
+        if event.get("pid") == pid and event.get("op") == "GetRecords" and \
+                not event.get("error"):
+            last.setdefault(str(event.get("shard", "")), []).append(event)
+    if len([shard for shard in last if shard]) < shards:
+        return False
+    return all(len(reads) >= 2 and all(not r.get("n") and not r.get("behind")
+                                       for r in reads[-2:])
+               for shard, reads in last.items() if shard)
 
 
 def _keys(rows: list[dict[str, Any]]) -> Counter[tuple[str, str]]:

@@ -154,14 +154,21 @@ def _patch_botocore():
         elif operation_name == "ChangeMessageVisibilityBatch":
             asked = [e.get("VisibilityTimeout") for e in api_params.get("Entries", []) or []]
             event["vt"] = min((v for v in asked if isinstance(v, int | float)), default=None)
-        elif operation_name == "GetRecords":  # how far a consumer has read
+        elif operation_name == "GetRecords":  # how far a consumer has read, in which shard
             records = response.get("Records", []) or []
             event["n"] = len(records)
+            event["shard"] = _iterators.pop(api_params.get("ShardIterator"), "")
+            if response.get("NextShardIterator"):
+                _iterators[response["NextShardIterator"]] = event["shard"]
+            if response.get("MillisBehindLatest") is not None:
+                event["behind"] = response["MillisBehindLatest"]
             if records:
                 event["first"] = str(records[0].get("SequenceNumber", ""))
                 event["last"] = str(records[-1].get("SequenceNumber", ""))
         elif operation_name == "GetShardIterator":  # where a consumer starts a shard
             event["shard"] = str(api_params.get("ShardId", ""))
+            if response.get("ShardIterator"):
+                _iterators[response["ShardIterator"]] = event["shard"]
             event["type"] = str(api_params.get("ShardIteratorType", ""))
             if api_params.get("StartingSequenceNumber") is not None:
                 event["from"] = str(api_params["StartingSequenceNumber"])
@@ -173,6 +180,11 @@ def _patch_botocore():
         return response
 
     botocore.client.BaseClient._make_api_call = counted
+
+
+# The shard each live Kinesis iterator reads (GetShardIterator, then each NextShardIterator):
+# a GetRecords event says its shard, whatever order or threads a consumer reads shards in.
+_iterators = {}
 
 
 def _duplicates(response, wanted):
