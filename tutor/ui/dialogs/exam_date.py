@@ -10,6 +10,7 @@ from textual.widgets import Input, Label
 
 from tutor.engine.quiz.srs import parse_exam_date
 from tutor.errors import TutorError
+from tutor.ui.widgets.in_order import InOrderInput
 
 
 class ExamDateDialog(ModalScreen[str | None]):
@@ -34,7 +35,7 @@ class ExamDateDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("When is your exam?", classes="dialog-title")
-            yield Input(self.current or "", placeholder="YYYY-MM-DD, e.g. 2026-12-15",
+            yield InOrderInput(self.current or "", placeholder="YYYY-MM-DD, e.g. 2026-12-15",
                         id="exam-date")
             yield Label("", id="exam-date-problem", markup=False)
             yield Label("enter: save · empty + enter: clear · escape: cancel\nEvery review "

@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from tutor.ui.widgets.in_order import InOrderInput
+
 
 class PromptDialog(ModalScreen[str | None]):
     """Dismisses with the text typed (enter), or None (escape)."""
@@ -29,7 +31,7 @@ class PromptDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, classes="dialog-title", markup=False)
-            yield Input(self.value, placeholder=self.placeholder, id="prompt")
+            yield InOrderInput(self.value, placeholder=self.placeholder, id="prompt")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

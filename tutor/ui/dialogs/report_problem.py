@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from tutor.ui.widgets.in_order import InOrderInput
+
 
 class ReportProblemDialog(ModalScreen[str | None]):
     """Dismisses with the note, or None when cancelled."""
@@ -32,7 +34,7 @@ class ReportProblemDialog(ModalScreen[str | None]):
         with Vertical():
             yield Label(f"Report a problem with {self.item}", classes="dialog-title",
                         markup=False)
-            yield Input(placeholder="what looks wrong, and why", id="report-problem-note")
+            yield InOrderInput(placeholder="what looks wrong, and why", id="report-problem-note")
             yield Label("", id="report-problem-empty", markup=False)
             yield Label("enter: send · escape: cancel\nKept with your progress and the "
                         "content version; `tutor report` carries it to your teacher.",

@@ -25,6 +25,7 @@ from tutor.engine.labs.model import Step
 from tutor.errors import TutorError
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.in_order import InOrderTextArea
 
 if TYPE_CHECKING:
     from tutor.cloud.endpoint import Endpoint
@@ -108,7 +109,7 @@ class WorkspaceScreen(TutorScreen):
             yield WorkspaceTree(self.workspace, editing.shipped(self.lab), id="ws-tree")
             with Vertical(id="ws-main"):
                 yield Label("", id="ws-status", markup=False)
-                yield TextArea.code_editor("", id="ws-editor")
+                yield InOrderTextArea.code_editor("", id="ws-editor")
                 yield Log(max_lines=RUN_LINES, id="ws-run")
         yield Footer(compact=True)
 
@@ -215,7 +216,7 @@ class WorkspaceScreen(TutorScreen):
 
     # --- moving around -----------------------------------------------------------------
 
-    def action_todo(self) -> None:
+    def _todo(self) -> None:
         line = editing.next_todo(self.editor.text, self.editor.cursor_location[0])
         if line is None:
             self.notify("No TODO left in this file", title="TODO")
@@ -223,7 +224,7 @@ class WorkspaceScreen(TutorScreen):
         self.editor.move_cursor((line, 0), center=True)
         self.editor.focus()
 
-    def action_goto(self) -> None:
+    def _goto(self) -> None:
         from tutor.ui.dialogs.prompt import PromptDialog
 
         def go(text: str | None) -> None:
@@ -234,7 +235,7 @@ class WorkspaceScreen(TutorScreen):
 
         self.app.push_screen(PromptDialog("Go to line", "a line number"), go)
 
-    def action_find(self) -> None:
+    def _find(self) -> None:
         from tutor.ui.dialogs.prompt import PromptDialog
 
         def find(text: str | None) -> None:
@@ -396,5 +397,6 @@ class WorkspaceScreen(TutorScreen):
         self.workers.cancel_group(self, "run")
         self.app.pop_screen()
 
-    action_save, action_run, action_leave, action_diff, action_external = map(
-        after_typing, (_save, _run, _leave, _diff, _external))
+    (action_save, action_run, action_leave, action_diff, action_external, action_todo,
+     action_goto, action_find) = map(
+        after_typing, (_save, _run, _leave, _diff, _external, _todo, _goto, _find))
