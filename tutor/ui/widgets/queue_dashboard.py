@@ -23,7 +23,7 @@ from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.dashboard import DashboardFrame, DashboardSampler
 from tutor.engine.labs.loader import Lab
 from tutor.errors import TutorError
-from tutor.ui.widgets.queue_rows import GaugeRow, QueueRow
+from tutor.ui.widgets.queue_rows import GaugeRow, QueueRow, put
 
 # kind: (key, what the border calls it, the chooser's title when the lab has several)
 CHAOS_KINDS = {"poison": ("p", "poison", "Send a poison message"),
@@ -243,16 +243,16 @@ class QueueDashboard(Vertical):
         if problem:
             when = time.strftime("%H:%M:%S", time.localtime(self._seen_at)) \
                 if self._seen_at else "none yet"
-            head.update(f"{problem} — last figures: {when}")
+            put(head, f"{problem} — last figures: {when}")
         elif frame is None:
             return
         elif not frame.queues:
-            head.update(f"No {self.lab.prefix}* queue yet — create the lab's queues (infra.py)")
+            put(head, f"No {self.lab.prefix}* queue yet — create the lab's queues (infra.py)")
         else:
             trace = f" · rates {frame.trace}" if frame.trace else ""
             count = len(frame.queues)
-            head.update(f"{count} queue{'s' if count != 1 else ''} · every 1 s · "
-                        f"{frame.cost_ms:.0f} ms/sample{trace}")
+            put(head, f"{count} queue{'s' if count != 1 else ''} · every 1 s · "
+                      f"{frame.cost_ms:.0f} ms/sample{trace}")
         head.set_class(bool(problem), "-stale")
 
 

@@ -31,6 +31,15 @@ def queue_line(queue: QueueFigures, trace: str) -> str:
             + (" (observed)" if queue.oldest_age is not None else ""))
 
 
+def put(widget: Static, text: str, *, fixed: bool = False) -> None:
+    """Show `text` in `widget` only when it changed; `fixed`: its box has a fixed size, so a
+    new text needs a repaint, not a layout of the whole screen (the lab screen's README is
+    long: a layout of it each sampling tick slowed every key during a burst)."""
+    if getattr(widget, "_shown_text", None) != text:
+        widget._shown_text = text  # type: ignore[attr-defined]
+        widget.update(text, layout=not fixed)
+
+
 class QueueRow(Vertical):
     """One queue: name, then visible / in flight / delayed with their history."""
 
@@ -68,13 +77,13 @@ class QueueRow(Vertical):
         if not self._ready:
             return  # shown on mount
         self.set_class(queue.dlq, "-dlq")
-        self.query_one(".queue-name", Label).update(queue.name)
+        put(self.query_one(".queue-name", Label), queue.name, fixed=True)
         for series, short in SHORT.items():
             now = getattr(queue, series)
-            self.query_one(f"#n-{series}", Label).update(f"{short} {now:,}")
+            put(self.query_one(f"#n-{series}", Label), f"{short} {now:,}", fixed=True)
             self.query_one(f"#s-{series}", Sparkline).data = list(queue.history[series])
         line = queue_line(queue, trace)
-        self.query_one(".queue-rates", Static).update(f"DLQ · {line}" if queue.dlq else line)
+        put(self.query_one(".queue-rates", Static), f"DLQ · {line}" if queue.dlq else line)
 
 
 class GaugeRow(Horizontal):
@@ -107,5 +116,5 @@ class GaugeRow(Horizontal):
         self._latest = gauge
         if not self._ready:
             return  # shown on mount
-        self.query_one(".gauge-text", Label).update(gauge.text)
+        put(self.query_one(".gauge-text", Label), gauge.text, fixed=True)
         self.query_one(Sparkline).data = list(gauge.history)
