@@ -574,8 +574,13 @@ def only_bad_retried(ctx: CheckContext) -> Outcome:
                       "the function's REPORT lines), and a batch that times out comes back "
                       "whole: is the machine very busy?")
         elif result["raised"]:
-            found += (" — an exception escaped the handler, so Lambda failed the whole batch; "
-                      "catch BadRecord per record")
+            found += (" — an exception escaped the handler, so Lambda failed the whole batch "
+                      "(batchItemFailures count only when the handler returns); catch "
+                      "BadRecord per record and return the failures, do not raise")
+        elif result["reported"] > bad:
+            found += (f" — the function reported {result['reported']} failures for {bad} bad "
+                      "records, so whole batches came back: it reported records that worked "
+                      "(only the bad records' messageIds belong in batchItemFailures)")
         elif result["reported"]:
             found += (f" — the function reported {result['reported']} failures, yet whole "
                       "batches came back: is each itemIdentifier the record's messageId? "
