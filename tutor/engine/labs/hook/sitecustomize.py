@@ -21,6 +21,7 @@ later change of directory can change what is loaded.
 """
 
 # mypy: ignore-errors
+import hashlib
 import importlib.util
 import os
 import sys
@@ -149,6 +150,10 @@ def _patch_botocore():
         elif operation_name in ("SendMessageBatch", "DeleteMessageBatch"):
             event["n"] = len(response.get("Successful", []) or [])
             event["failed"] = len(response.get("Failed", []) or [])
+        if operation_name in ("DeleteMessage", "DeleteMessageBatch"):
+            # Which messages a delete names, and which came back in Failed (short digests of
+            # the receipt handles): a retry counts only if it names the failed ones again.
+            event.update(_delete_handles(api_params, response))
         elif operation_name == "ChangeMessageVisibility":  # how long it asked for
             event["vt"] = api_params.get("VisibilityTimeout")
         elif operation_name == "ChangeMessageVisibilityBatch":
@@ -211,6 +216,21 @@ def _duplicates(response, wanted):
     response = dict(response)
     response["Messages"] = messages + extra
     return response
+
+
+def _digest(handle: object) -> str:
+    return hashlib.sha1(str(handle).encode()).hexdigest()[:12]
+
+
+def _delete_handles(params: dict, response: dict) -> dict:
+    """`handles`: the digests of the receipt handles a delete names; `failed_handles`: those
+    of the entries DeleteMessageBatch answered in Failed."""
+    if "ReceiptHandle" in params:
+        return {"handles": [_digest(params["ReceiptHandle"])]}
+    by_id = {e.get("Id"): e.get("ReceiptHandle") for e in params.get("Entries", []) or []}
+    failed = [by_id.get(f.get("Id")) for f in response.get("Failed", []) or []]
+    return {"handles": [_digest(h) for h in by_id.values()],
+            "failed_handles": [_digest(h) for h in failed if h is not None]}
 
 
 def _forgive_copies(params, response):
