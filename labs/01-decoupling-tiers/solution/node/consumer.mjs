@@ -51,9 +51,17 @@ async function fulfil(order) {
 async function main() {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: `${PREFIX}orders` }));
   for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-    }));
+    let Messages = [];
+    try {
+      ({ Messages = [] } = await sqs.send(new ReceiveMessageCommand({
+        QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+      })));
+    } catch (err) {
+      // SQS slow or away for a moment (a busy machine): try again, do not die
+      console.log(`receive failed: ${err.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
     for (const message of Messages) {
       let order;
       try {
