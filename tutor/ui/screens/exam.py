@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Label, Static
+from textual.widgets import Button, Header, Label, Static
 from textual.worker import Worker
 
 from tutor.engine.quiz.sessions import ExamResult, ExamSession
@@ -17,6 +17,7 @@ from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.countdown import LOW_SECONDS, Countdown, clock_text
 from tutor.ui.widgets.exam_navigator import ExamNavigator
+from tutor.ui.widgets.footer import Footer
 from tutor.ui.widgets.question_view import ExamQuestionView, QuestionView
 
 TICK_SECONDS = 0.5

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 
 from tutor.engine.quiz.scoring import PASS_SCORE
 from tutor.engine.quiz.sessions import ExamResult, ExamSession
@@ -15,6 +15,7 @@ from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.countdown import clock_text
 from tutor.ui.widgets.domain_bars import DomainBars
 from tutor.ui.widgets.feedback_view import FeedbackBody
+from tutor.ui.widgets.footer import Footer
 from tutor.ui.widgets.inline import inline, reflow
 
 

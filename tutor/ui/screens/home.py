@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from tutor.ui.progress_summary import BankFigures, HomeSummary
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from tutor.engine.catalog import Entry

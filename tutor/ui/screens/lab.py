@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Label, OptionList, Static, TabbedContent
+from textual.widgets import Header, Label, OptionList, Static, TabbedContent
 
 from tutor.engine.catalog import Entry
 from tutor.engine.labs.api import Lab
@@ -18,6 +18,7 @@ from tutor.ui.dialogs.solution import SolutionScreen
 from tutor.ui.lab_progress import LabProgress
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.footer import Footer
 from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.lab_runner import LabRunner
 from tutor.ui.widgets.queue_dashboard import QueueDashboard
@@ -87,7 +88,7 @@ class LabScreen(TutorScreen):
         self.mount(self.dashboard, before=self.query_one(ConnectionBar))
         steps.focus()
         if not progress.started:  # a first visit starts with what the lab is about
-            self.query_one(LabBrief).reveal("overview")
+            self.show_page("overview")
         self.refresh_bindings()
         self.show_status()
         self.show_step()
@@ -201,7 +202,7 @@ class LabScreen(TutorScreen):
         self.show_step()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.query_one(LabBrief).reveal("step")
+        self.show_page("step")
 
     # --- start -------------------------------------------------------------------------
 
@@ -215,7 +216,7 @@ class LabScreen(TutorScreen):
             if_confirmed(lambda: self.runner.start(self.progress.workspace, force=True)))
 
     def on_lab_runner_started(self, message: LabRunner.Started) -> None:
-        self.query_one(LabBrief).reveal("step")
+        self.show_page("step")
         self.progress.started = True
         self.progress.workspace = message.workspace
         self.notify(f"Starter copied to {message.workspace} — e edits it here, or open it "
@@ -263,7 +264,7 @@ class LabScreen(TutorScreen):
     def on_lab_runner_hint_shown(self, message: LabRunner.HintShown) -> None:
         hint = message.hint
         self.step_list.set_hints(hint.step_id, self.progress.saw_hint(hint), hint.total)
-        self.query_one(LabBrief).reveal("step")
+        self.show_page("step")
         last = " — the last one: the solution (o) is open now" if hint.last else ""
         self.notify(f"Hint {hint.index + 1} of {hint.total} is under the step{last}",
                     title="Hint", timeout=4)
@@ -356,19 +357,31 @@ class LabScreen(TutorScreen):
     # --- navigation ----------------------------------------------------------------------
 
     def action_page(self, page: str) -> None:
+        self.show_page("step" if self.query_one(LabBrief).page == page else page)
+
+    def show_page(self, page: str) -> None:
+        """Show one page of the brief in a single layout: the step list beside the step,
+        the overview and the README alone (their diagrams are ~100 columns wide); focus
+        goes to what the keys then move (the step list, or the page to scroll)."""
         brief = self.query_one(LabBrief)
-        brief.reveal("step" if brief.active == f"tab-{page}" else page)
+        with self.app.batch_update():
+            brief.reveal(page)
+            self._settle_page(page)
+
+    def _settle_page(self, page: str) -> None:
+        on_step = page == "step"
+        self.query_one("#lab-steps").display = on_step
+        if not on_step:
+            self.query_one(LabBrief).scroller(page).focus(scroll_visible=False)
+        elif self.lab is not None:
+            self.step_list.focus(scroll_visible=False)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # The overview and the README get the whole width: diagrams are ~100 columns.
-        on_step = event.pane.id == "tab-step"
-        self.query_one("#lab-steps").display = on_step
-        if on_step and self.lab is not None:
-            self.step_list.focus()
+        # A tab clicked with the mouse; after show_page this finds everything in place.
+        self._settle_page(event.pane.id.removeprefix("tab-") if event.pane.id else "step")
 
     def action_back(self) -> None:
-        brief = self.query_one(LabBrief)
-        if brief.active != "tab-step":
-            brief.reveal("step")  # escape closes the overview / README first
+        if self.query_one(LabBrief).page != "step":
+            self.show_page("step")  # escape closes the overview / README first
         else:
             self.app.pop_screen()

@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from tutor.engine.quiz.sessions import Feedback, PracticeSession
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.feedback_view import FeedbackView
+from tutor.ui.widgets.footer import Footer
 from tutor.ui.widgets.question_view import QuestionView
 
 

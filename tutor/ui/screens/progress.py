@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Label, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Label, TabbedContent, TabPane
 
 from tutor.engine.overview import DueCard, LabRow, PointerRow
 from tutor.ui.progress_summary import when
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.connection import ConnectionBar
+from tutor.ui.widgets.footer import Footer
 
 BAR = 10
 TABS = ("labs", "pointers", "exams", "due")

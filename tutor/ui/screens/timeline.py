@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker
 
 from tutor.cloud.endpoint import Endpoint
@@ -17,6 +17,7 @@ from tutor.engine.observe.timeline import MessageSummary, Step, lifecycle, recen
 from tutor.engine.observe.trace import TraceLog
 from tutor.errors import TutorError
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.footer import Footer
 
 REFRESH_S = 1.0
 _STATE_STYLE = {"in flight": "bold", "in DLQ": "bold reverse", "deleted": "dim",

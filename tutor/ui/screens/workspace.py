@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DirectoryTree, Footer, Header, Label, Log, TextArea
+from textual.widgets import DirectoryTree, Header, Label, Log, TextArea
 from textual.worker import Worker, get_current_worker
 
 from tutor.engine.labs import editing
@@ -25,6 +25,7 @@ from tutor.engine.labs.model import Step
 from tutor.errors import TutorError
 from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.footer import Footer
 from tutor.ui.widgets.in_order import InOrderTextArea
 
 if TYPE_CHECKING:

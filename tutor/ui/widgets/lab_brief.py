@@ -6,6 +6,19 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Markdown, TabbedContent, TabPane
 
+PAGES = ("step", "overview", "readme")
+
+
+class Page(VerticalScroll):
+    """One page of the brief, rendered once; while focused the keys scroll it.
+
+    Textual restyles a widget's whole subtree when its focus changes. Under a README that
+    is hundreds of Markdown blocks, about 0.2 s on every page switch, and nothing below a
+    page is styled by the page's focus: only the page itself is restyled here."""
+
+    def watch_has_focus(self, _has_focus: bool) -> None:
+        self.app.stylesheet.update_nodes([self], animate=True)
+
 
 class LabBrief(Vertical):
     """Attributes down: the screen hands it Markdown; it never reads the lab itself."""
@@ -13,14 +26,13 @@ class LabBrief(Vertical):
     DEFAULT_CSS = """
     LabBrief, LabBrief TabbedContent { height: 1fr; }
     LabBrief TabPane { padding: 0; }
-    LabBrief VerticalScroll { height: 1fr; padding: 0 1; }
+    LabBrief Page { height: 1fr; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
         with TabbedContent():
-            for tab, title in (("step", "Step"), ("overview", "Overview"),
-                               ("readme", "README")):
-                with TabPane(title, id=f"tab-{tab}"), VerticalScroll():
+            for tab, title in zip(PAGES, ("Step", "Overview", "README"), strict=True):
+                with TabPane(title, id=f"tab-{tab}"), Page(id=f"page-{tab}"):
                     yield Markdown("", id=tab if tab != "step" else "step-detail")
 
     def show_step(self, markdown: str) -> None:
@@ -34,5 +46,13 @@ class LabBrief(Vertical):
     def active(self) -> str:
         return self.query_one(TabbedContent).active
 
-    def reveal(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = f"tab-{tab}"
+    @property
+    def page(self) -> str:
+        """The page shown: one of PAGES."""
+        return self.active.removeprefix("tab-")
+
+    def reveal(self, page: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{page}"
+
+    def scroller(self, page: str) -> Page:
+        return self.query_one(f"#page-{page}", Page)
