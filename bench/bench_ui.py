@@ -8,9 +8,10 @@ switches the lab screen between its README and its step is pressed BENCH_KEYS ti
 written the new page's text. The baseline: a bare Textual app in its own pty of the same
 size, showing the same step text and README in Markdown widgets, the same key switching
 them; its presses alternate with the tutor's in blocks, so both meet the same machine. Then
-both again, alternating the same way, while the burst generator sends messages to the lab's
-queue non-stop: the bare app's own burst / idle ratio is what the burst costs any Textual
-app on this machine, beside the tutor's. The
+both again, alternating the same way, while the learner's burst (the dashboard's `u`, the
+tutor's own child process at background priority) sends to the lab's queue round after
+round: the bare app's own burst / idle ratio is what the burst costs any Textual app on
+this machine, beside the tutor's. The
 lab screen's live dashboard (`d`) is shown in both of the tutor's runs, so it samples that
 queue every second.
 Prints median and p95 of each, and the ratios (tutor / bare Textual, burst / idle);
@@ -40,7 +41,7 @@ from tutor.cloud.endpoint import Endpoint
 from tutor.locations import PROJECT_ROOT
 
 KEYS = int(os.environ.get("BENCH_KEYS", "50"))
-BURST = int(os.environ.get("BENCH_BURST", "2000"))  # messages per burst round
+BURST = int(os.environ.get("BENCH_BURST", "5000"))  # messages per burst round
 LAB = "07-queue-depth-scaling"
 QUEUE = "lab07-jobs"  # the lab's queue: the one its dashboard shows
 ROWS, COLS = 24, 80
@@ -144,7 +145,10 @@ def bare_command(root: Path) -> list[str]:
 
 
 class Burst:
-    """The lab's burst generator sending to the lab's queue until stopped."""
+    """The learner's burst (the dashboard's `u`) sending to the lab's queue until stopped:
+    round after round of the tutor's own `burst_elsewhere`, a child process at background
+    priority, as the tutor runs it. (It is not a thread of this process either: the pty
+    readers that time the keys would wait for the GIL behind its sending threads.)"""
 
     def __init__(self, endpoint: Endpoint) -> None:
         from tutor.cloud.clients import client
@@ -157,21 +161,21 @@ class Burst:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from tutor.engine.labs.burst import burst
+        from tutor.engine.labs.burst_process import burst_elsewhere
 
         while not self._stop.is_set():
-            result = burst(self.endpoint, self.url, BURST)
+            result = burst_elsewhere(self.endpoint, self.url, BURST)
             self.sent += result.sent
             self.seconds += result.seconds
 
     def __enter__(self) -> Burst:
         self._thread.start()
-        time.sleep(1.0)  # the burst is under way before the first key
+        time.sleep(2.0)  # the burst is under way before the first key
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=60)
+        self._thread.join(timeout=120)
 
 
 def _p95(values: list[float]) -> float:

@@ -73,14 +73,15 @@ def poison(lab: Lab, chosen: ChaosAction, endpoint: Endpoint) -> str:
 
 
 def burst(lab: Lab, chosen: ChaosAction, endpoint: Endpoint) -> str:
-    from tutor.engine.labs.burst import burst as send_burst
+    from tutor.engine.labs.burst_process import burst_elsewhere
 
     url = _queue_url(lab, endpoint, chosen.queue)
     name = url.rsplit("/", 1)[-1]
     if name.endswith(".fifo"):
         raise TutorError(f"A burst into the FIFO queue `{name}` is not supported",
                          "FIFO queue", "burst into a standard queue")
-    result = send_burst(endpoint, url, chosen.count, body=body_maker(chosen.body))
+    # Not from threads of this process: the screen would answer keys late while it runs.
+    result = burst_elsewhere(endpoint, url, chosen.count, body=body_maker(chosen.body))
     if result.sent == 0:
         why = result.errors[0] if result.errors else "no message was accepted"
         raise TutorError(f"The burst to {name} failed: {why}", "Burst failed",
