@@ -6,18 +6,14 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.widgets import DirectoryTree, Header, Label, Log, TextArea
-from textual.worker import Worker, get_current_worker
+from textual.widgets import DirectoryTree, Header, Label, TextArea
 
 from tutor.engine.labs import editing
 from tutor.engine.labs.loader import Lab
@@ -27,13 +23,10 @@ from tutor.ui.dialogs.confirm import ConfirmDialog, if_confirmed
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.footer import Footer
 from tutor.ui.widgets.in_order import InOrderTextArea
+from tutor.ui.widgets.run_pane import RunPane
 
 if TYPE_CHECKING:
-    from tutor.cloud.endpoint import Endpoint
-    from tutor.engine.labs.scenario import ScenarioRunner
-
-RUN_LIMIT = 300.0  # seconds a program started from the run pane may run
-RUN_LINES = 2000  # scrollback of the run pane
+    pass
 
 
 def after_typing(act: Callable[[WorkspaceScreen], None]) -> Callable[[WorkspaceScreen], None]:
@@ -66,8 +59,6 @@ class WorkspaceScreen(TutorScreen):
     WorkspaceScreen #ws-main { width: 1fr; }
     WorkspaceScreen #ws-status { height: 1; padding: 0 1; background: $boost; }
     WorkspaceScreen #ws-editor { height: 1fr; }
-    WorkspaceScreen #ws-run { height: 10; border-top: solid $primary-darken-2; display: none; }
-    WorkspaceScreen #ws-run.-shown { display: block; }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
@@ -82,14 +73,6 @@ class WorkspaceScreen(TutorScreen):
         Binding("escape", "leave", "Back", priority=True),  # before the editor's own
     ]
 
-    class RunOutput(Message):
-        """WorkspaceScreen.run_program (worker), while it runs and when it ends ->
-        on_workspace_screen_run_output: the run pane's text and status."""
-
-        def __init__(self, text: str, status: str) -> None:
-            super().__init__()
-            self.text, self.status = text, status
-
     def __init__(self, lab: Lab, workspace: Path, step: Step | None, *,
                  solution_open: bool = False, run_now: bool = False,
                  evidence: list[str] | None = None) -> None:
@@ -102,7 +85,6 @@ class WorkspaceScreen(TutorScreen):
         self.saved_text = ""
         self.mtime = 0.0
         self.find_text = ""
-        self.running = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -111,7 +93,7 @@ class WorkspaceScreen(TutorScreen):
             with Vertical(id="ws-main"):
                 yield Label("", id="ws-status", markup=False)
                 yield InOrderTextArea.code_editor("", id="ws-editor")
-                yield Log(max_lines=RUN_LINES, id="ws-run")
+                yield RunPane(self.lab, self.workspace, id="ws-run")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -319,70 +301,22 @@ class WorkspaceScreen(TutorScreen):
 
     def run_in_pane(self, runs: list[str] | list[list[str]]) -> None:
         endpoint = self.tutor.endpoint_or_toast()
-        if endpoint is None:
-            return
-        pane = self.query_one("#ws-run", Log)
-        pane.add_class("-shown")
-        pane.clear()
-        self.running = True
-        self.run_program(runs, endpoint)
+        if endpoint is not None:
+            self.run_pane.start(runs, endpoint)
+
+    @property
+    def run_pane(self) -> RunPane:
+        return self.query_one(RunPane)
+
+    @property
+    def running(self) -> bool:
+        return self.run_pane.running
 
     def action_stop(self) -> None:
-        self.workers.cancel_group(self, "run")
+        self.run_pane.stop()
 
-    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
-    def run_program(self, runs: list[str] | list[list[str]], endpoint: Endpoint) -> None:
-        """Each of `runs` in turn: a workspace program, or a command (a list of words)."""
-        from tutor.engine.labs.scenario import ScenarioRunner
-
-        worker = get_current_worker()
-        runner = ScenarioRunner(self.lab.id, self.lab.prefix, endpoint, self.workspace)
-        text, status = "", "nothing ran"
-        try:
-            for run in runs:
-                if worker.is_cancelled:
-                    break
-                text, status = self._run_one(runner, run, text)
-        finally:
-            runner.close()
-        self.post_message(self.RunOutput(text, status))
-
-    def _run_one(self, runner: ScenarioRunner, run: str | list[str],
-                 earlier: str) -> tuple[str, str]:
-        """Run one program or command, streaming its output below `earlier` (a command's
-        output under its `$ command` line); the pane's text and status when it ended."""
-        worker = get_current_worker()
-        name = run if isinstance(run, str) else shlex.join(run)
-        head = earlier if isinstance(run, str) else f"{earlier}$ {name}\n"
-        started = time.monotonic()
-        proc = runner.start(run, measure=False) if isinstance(run, str) \
-            else runner.start_command(run)
-        shown = ""
-        while proc.alive and not worker.is_cancelled and \
-                time.monotonic() - started < RUN_LIMIT:
-            text = proc.output(RUN_LINES)
-            if text != shown:
-                shown = text
-                self.post_message(self.RunOutput(head + text, f"running {name} …"))
-            time.sleep(0.2)
-        stopped = proc.alive
-        code = proc.stop() if stopped else proc.wait(5)
-        seconds = time.monotonic() - started
-        why = ("stopped by you" if worker.is_cancelled else
-               f"stopped after {RUN_LIMIT:g} s" if stopped else f"exit status {code}")
-        return head + proc.output(RUN_LINES) + "\n", f"{name}: {why}, {seconds:.1f} s"
-
-    def on_workspace_screen_run_output(self, message: RunOutput) -> None:
-        pane = self.query_one("#ws-run", Log)
-        pane.clear()
-        pane.write(message.text + "\n")
-        pane.border_title = message.status
+    def on_run_pane_output(self, message: RunPane.Output) -> None:
         self.show_status(message.status)
-        if not message.status.startswith("running"):
-            self.running = False
-
-    def worker_failed(self, worker: Worker[object]) -> None:
-        self.running = False
 
     # --- leaving -----------------------------------------------------------------------
 
@@ -395,7 +329,7 @@ class WorkspaceScreen(TutorScreen):
             self.leave()
 
     def leave(self) -> None:
-        self.workers.cancel_group(self, "run")
+        self.run_pane.stop()
         self.app.pop_screen()
 
     (action_save, action_run, action_leave, action_diff, action_external, action_todo,
