@@ -52,11 +52,11 @@ def help_time() -> list[float]:
 
 
 def first_paint(command: list[str] | None = None, shows: bytes = b"Labs",
-                done: bytes = b"READY") -> tuple[list[float], int]:
+                done: bytes = b"READY", runs: int = RUNS) -> tuple[list[float], int]:
     """Wall time from exec of `command` (the tutor) to `shows` (home's text) on the
-    terminal, RUNS times; then the app is left until it wrote `done` (or 30 s) and quit."""
+    terminal, `runs` times; then the app is left until it wrote `done` (or 30 s) and quit."""
     times, rss = [], 0
-    for _ in range(RUNS):
+    for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             master, slave = pty.openpty()
             env = {**os.environ, "TUTOR_HOME": tmp, "TERM": "xterm-256color"}
