@@ -50,8 +50,8 @@ def prove_all(parallel: int, given_endpoint: str) -> tuple[list[Any], float]:
     os.environ["TUTOR_HOME"] = str(home)
     from tutor import locations
     from tutor.cloud import endpoint as ep
-    from tutor.engine.labs.corpus import run_corpora
     from tutor.engine.labs.loader import lab_dirs, load_lab
+    from tutor.engine.labs.pool import run_corpora
 
     labs = [load_lab(path) for path in lab_dirs(locations.labs_dir())]
     embedded = None

@@ -48,8 +48,8 @@ def _check(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from tutor import locations
-    from tutor.engine.labs.corpus import run_corpora
     from tutor.engine.labs.loader import get_lab, lab_dirs, load_lab
+    from tutor.engine.labs.pool import run_corpora
     from tutor.engine.labs.selftest import SelfTestResult, validate_content
 
     console = Console(highlight=False, soft_wrap=True, stderr=args.json)
@@ -113,8 +113,9 @@ def _corpus(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from tutor.engine.labs.corpus import CaseResult, run_corpora
+    from tutor.engine.labs.corpus import CaseResult
     from tutor.engine.labs.loader import get_lab
+    from tutor.engine.labs.pool import run_corpora
 
     console = Console(highlight=False, soft_wrap=True, stderr=args.json)
     labs = [get_lab(name) for name in args.lab]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tutor.commands.serve import addresses, is_loopback, learner_env
+from tutor.commands.serve_hosts import addresses, is_loopback, learner_env
 from tutor.engine.labs.editing import SERVED_ENV
 
 

@@ -61,7 +61,7 @@ def _times(report: LabReport) -> list[float]:
 
 def selftest_lab(lab: Lab, endpoint: Endpoint, scratch: Path | None = None) -> SelfTestResult:
     """Prove one lab: checks fail on the starter, pass on the solution, reset is clean.
-    (`corpus.run_corpora` runs several labs' self-tests and corpora in one pool.)"""
+    (`pool.run_corpora` runs several labs' self-tests and corpora in one pool.)"""
     result = SelfTestResult(lab.id)
     own_scratch = scratch is None
     root = scratch or Path(tempfile.mkdtemp(prefix=f"tutor-selftest-{lab.id}-"))
