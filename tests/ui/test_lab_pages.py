@@ -65,5 +65,14 @@ async def test_each_page_takes_the_keys_and_a_switch_keeps_the_footer(
         # Same keys on every page: the footer kept its widgets through four switches.
         assert list(screen.query("FooterKey")) == keys_before
         assert readme.scroll_y == readme.max_scroll_y  # and the README its place
+
+        await pilot.click("#--content-tab-tab-readme")  # the mouse: the same page
+        await until(lambda: brief.page == "readme", pilot)
+        assert not screen.query_one("#lab-steps").display
+        assert screen.focused is readme
+        await pilot.click("#--content-tab-tab-step")
+        await until(lambda: brief.page == "step", pilot)
+        assert screen.query_one("#lab-steps").display
+        assert screen.focused is screen.query_one(StepList)
         await pilot.press("q")
     assert app.return_code == 0
