@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from textual.pilot import Pilot
+
+if TYPE_CHECKING:
+    from tutor.ui.screens.lab import LabScreen
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIZE = (110, 32)
@@ -31,6 +35,30 @@ def notes(app: object) -> list[str]:
 async def home_ready(app: object, pilot: Pilot[None]) -> None:
     """Wait until the home screen has read labs/ and quizzes/ (it does so in a worker)."""
     await until(lambda: getattr(app.screen, "loaded", False), pilot)  # type: ignore[attr-defined]
+
+
+async def open_lab(app: Any, pilot: Pilot[None], lab_id: str = "09-fifo", *,
+                   ready: bool = False) -> LabScreen:
+    """From home, open `lab_id` and wait until its screen has loaded the lab; with `ready`,
+    first or after (whichever the test needs) until the status bar says LocalStack is."""
+    from textual.widgets import DataTable
+
+    from tutor.ui.screens.lab import LabScreen
+    from tutor.ui.widgets.connection import ConnectionBar
+
+    await home_ready(app, pilot)
+    if ready:
+        bar = app.screen.query_one(ConnectionBar)
+        await until(lambda: bar.state.phase == "ready", pilot)
+    table = app.screen.query_one("#labs", DataTable)
+    table.move_cursor(row=table.get_row_index(lab_id))
+    await pilot.press("enter")
+    await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,
+                pilot)
+    screen: LabScreen = app.screen
+    if ready:
+        await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
+    return screen
 
 
 def cut_off(screen: object) -> list[str]:

@@ -14,10 +14,9 @@ from tutor.cloud.endpoint import Endpoint
 from tutor.locations import PROJECT_ROOT
 from tutor.ui.app import make_app
 from tutor.ui.screens.lab import LabScreen
-from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.queue_dashboard import ChaosChooser, QueueDashboard
 
-from .helpers import FIXTURES, home_ready, notes, until
+from .helpers import FIXTURES, home_ready, notes, open_lab, until
 
 
 @pytest.fixture
@@ -39,18 +38,6 @@ def _fresh_queue(endpoint: Endpoint, name: str) -> str:
     return str(sqs.create_queue(QueueName=name)["QueueUrl"])
 
 
-async def open_lab(app, pilot, lab_id: str) -> LabScreen:  # type: ignore[no-untyped-def]
-    await home_ready(app, pilot)
-    table = app.screen.query_one("#labs", DataTable)
-    table.move_cursor(row=table.get_row_index(lab_id))
-    await pilot.press("enter")
-    await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,
-                pilot)
-    screen = app.screen
-    await until(lambda: screen.query_one(ConnectionBar).state.phase == "ready", pilot)
-    return screen  # type: ignore[no-any-return]
-
-
 def figure(dashboard: QueueDashboard, queue: str, series: str) -> str:
     return str(dashboard.rows[queue].query_one(f"#n-{series}", Label).render())
 
@@ -65,7 +52,7 @@ async def test_dashboard_shows_live_depths_and_a_burst_raises_them(
     url = _fresh_queue(localstack, "lab02-logins")
     app = make_app(labs_dir=lab_copies, quizzes_dir=FIXTURES / "quizzes", endpoint=localstack.url)
     async with app.run_test(size=(80, 24)) as pilot:  # the compact layout
-        screen = await open_lab(app, pilot, "02-write-buffering")
+        screen = await open_lab(app, pilot, "02-write-buffering", ready=True)
         dashboard = screen.query_one(QueueDashboard)
         assert not dashboard.display and not dashboard_workers(screen)
         assert screen.check_action("chaos", ("burst",)) is False  # only with the dashboard
@@ -115,7 +102,7 @@ async def test_poison_from_the_chooser_shows_the_dlq(lab_copies: Path, localstac
         {"deadLetterTargetArn": arn, "maxReceiveCount": 3})})
     app = make_app(labs_dir=lab_copies, quizzes_dir=FIXTURES / "quizzes", endpoint=localstack.url)
     async with app.run_test(size=(100, 32)) as pilot:
-        screen = await open_lab(app, pilot, "04-retry-dlq")
+        screen = await open_lab(app, pilot, "04-retry-dlq", ready=True)
         await pilot.press("d")
         dashboard = screen.query_one(QueueDashboard)
         await until(lambda: {"lab04-orders", "lab04-orders-dlq"} <= set(dashboard.rows),

@@ -6,15 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Markdown
+from textual.widgets import Markdown
 
 from tutor.cloud.endpoint import Endpoint
 from tutor.ui.app import make_app
-from tutor.ui.screens.lab import LabScreen
 from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.step_list import StepList
 
-from .helpers import home_ready, until
+from .helpers import open_lab, until
 
 SIZE = (80, 24)
 
@@ -24,13 +23,7 @@ async def test_each_page_takes_the_keys_and_a_switch_keeps_the_footer(
         labs: Path, quizzes: Path, localstack: Endpoint, tutor_home: Path) -> None:
     app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint=localstack.url)
     async with app.run_test(size=SIZE) as pilot:
-        await home_ready(app, pilot)
-        table = app.screen.query_one("#labs", DataTable)
-        table.move_cursor(row=table.get_row_index("09-fifo"))
-        await pilot.press("enter")
-        await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,
-                    pilot)
-        screen = app.screen
+        screen = await open_lab(app, pilot)
         brief = screen.query_one(LabBrief)
         await pilot.press("escape")  # a first visit opens on the overview
         await until(lambda: brief.page == "step", pilot)

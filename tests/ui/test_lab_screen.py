@@ -5,20 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from tutor.cloud.endpoint import Endpoint
 from tutor.ui.app import make_app
 from tutor.ui.dialogs.confirm import ConfirmDialog
 from tutor.ui.dialogs.info import InfoDialog
 from tutor.ui.dialogs.solution import SolutionScreen
-from tutor.ui.screens.lab import LabScreen
 from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.step_list import StepList
 from tutor.ui.widgets.workspace_watcher import WorkspaceWatcher
 
-from .helpers import SIZE, home_ready, notes, until
+from .helpers import SIZE, home_ready, notes, open_lab, until
 
 
 def status(app) -> str:  # type: ignore[no-untyped-def]
@@ -27,16 +26,6 @@ def status(app) -> str:  # type: ignore[no-untyped-def]
 
 def detail(app) -> str:  # type: ignore[no-untyped-def]
     return app.screen.query_one("#step-detail", Markdown).source
-
-
-async def open_lab(app, pilot) -> LabScreen:  # type: ignore[no-untyped-def]
-    await home_ready(app, pilot)
-    table = app.screen.query_one("#labs", DataTable)
-    table.move_cursor(row=table.get_row_index("09-fifo"))
-    await pilot.press("enter")
-    await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,
-                pilot)
-    return app.screen
 
 
 @pytest.mark.localstack

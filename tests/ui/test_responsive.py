@@ -11,7 +11,6 @@ from pathlib import Path
 import psutil
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 
 from tutor.cloud.embedded import EmbeddedLocalStack
 from tutor.ui.app import TutorApp, make_app
@@ -22,7 +21,7 @@ from tutor.ui.widgets.connection import ConnectionBar
 from tutor.ui.widgets.lab_brief import LabBrief
 from tutor.ui.widgets.step_list import StepList
 
-from .helpers import FIXTURES, home_ready, learner_programs, notes, until
+from .helpers import FIXTURES, home_ready, learner_programs, notes, open_lab, until
 
 SIZE = (80, 24)  # the smallest terminal the app promises to work in
 KEY_BOUND = 3.0  # seconds from a key press to the screen showing it, on a busy 2-core box
@@ -71,23 +70,11 @@ def bar_text(app: TutorApp) -> str:
     return str(app.screen.query_one(ConnectionBar).render())
 
 
-async def open_lab(app: TutorApp, pilot: Pilot[None]) -> LabScreen:
-    await home_ready(app, pilot)
-    bar = app.screen.query_one(ConnectionBar)
-    await until(lambda: bar.state.phase == "ready", pilot)
-    table = app.screen.query_one("#labs", DataTable)
-    table.move_cursor(row=table.get_row_index("09-fifo"))
-    await pilot.press("enter")
-    await until(lambda: isinstance(app.screen, LabScreen) and app.screen.lab is not None,
-                pilot)
-    return app.screen  # type: ignore[return-value]
-
-
 async def test_keys_work_and_the_bar_says_lost_after_localstack_is_killed(
         own_localstack: EmbeddedLocalStack, labs: Path, quizzes: Path) -> None:
     app = make_app(labs_dir=labs, quizzes_dir=quizzes, endpoint=own_localstack.url)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_lab(app, pilot)
+        screen = await open_lab(app, pilot, ready=True)
         brief = screen.query_one(LabBrief)
         await responds(pilot, "escape", lambda: brief.active == "tab-step", "the step tab")
 
