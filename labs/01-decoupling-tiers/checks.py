@@ -656,6 +656,7 @@ def node_flow(ctx: CheckContext) -> dict[str, Any]:
             "met_outage": met_outage, "calls_while_down": calls_while_down,
             "effects": _effects(ctx, run), "finished": finished, "depth": _depth(ctx, url),
             "consumer_alive": bool(stack.consumer and not stack.consumer.finished),
+            "consumer_ending": stack.consumer.ending() if stack.consumer else "",
             "output": stack.outputs()}
 
 
@@ -689,7 +690,7 @@ def node_fulfils_once(ctx: CheckContext) -> Outcome:
             why.append("their messages are gone, so the consumer deleted messages that "
                        "downstream never confirmed (it was down at first)")
         if not result["consumer_alive"]:
-            why.append("node/consumer.mjs crashed (does it survive a failed fetch?)")
+            why.append(_node_crash(result.get("consumer_ending", "")))
         if why:
             found += ": " + "; ".join(why)
     if twice:
@@ -701,6 +702,21 @@ def node_fulfils_once(ctx: CheckContext) -> Outcome:
                    consumer_output=result["output"].get("node/consumer.mjs", ""))
 
 
+def _node_crash(ending: str) -> str:
+    """Why node/consumer.mjs stopped, as far as its ending tells."""
+    if ending in ("exited with code 0", "exited with code 13"):
+        # 13: a top-level await that never settled. Both: the event loop ran empty.
+        return (f"node/consumer.mjs stopped with messages still to do: it {ending}, "
+                "which is Node.js finding nothing left to run. Does its receive loop end? "
+                "Or does it wait on a promise that only AbortSignal.timeout() would "
+                "settle? That timer does not keep Node.js alive, and a fetch whose "
+                "connection downstream reset can be left waiting on it alone: bound fetch "
+                "with an AbortController and a setTimeout that calls abort() (cleared "
+                "afterwards)")
+    return (f"node/consumer.mjs crashed ({f'it {ending}; ' if ending else ''}does it "
+            "survive a failed fetch?)")
+
+
 @check
 def node_drains(ctx: CheckContext) -> Outcome:
     result = ctx.scenario("node_flow")
@@ -708,7 +724,7 @@ def node_drains(ctx: CheckContext) -> Outcome:
         return skipped(result["skipped"])
     found = f"{result['depth']} messages left"
     if result["depth"] and not result["consumer_alive"]:
-        found += ": node/consumer.mjs crashed"
+        found += ": " + _node_crash(result.get("consumer_ending", ""))
     return expect(result["depth"] == 0,
                   f"`{ctx.name('orders')}` empty: the Node.js consumer deletes what it "
                   "fulfilled", found,

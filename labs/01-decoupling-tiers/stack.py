@@ -165,5 +165,7 @@ class Stack:
                                               restarts=restarts)
 
     def outputs(self) -> dict[str, str]:
-        return {p.name: p.output(12) for p in (self.frontend, self.consumer, self.downstream)
-                if p is not None}
+        """The last lines each program printed; a last line says how one that ended by
+        itself ended (its code or signal), which its own output may not say."""
+        return {p.name: p.output(12) + (f"\n[{p.name} {p.ending()}]" if p.ending() else "")
+                for p in (self.frontend, self.consumer, self.downstream) if p is not None}

@@ -52,5 +52,7 @@ def test_the_child_yields_the_cpu_in_a_scheduling_group_of_its_own() -> None:
     assert int(out[0]) == os.nice(0) + BACKGROUND_NICE or int(out[0]) == 19
     if Path("/proc/self/autogroup").exists() and len(out) > 1:
         assert out[1].endswith(f"nice {BACKGROUND_NICE}")  # the group, not only the thread
-        own = Path("/proc/self/autogroup").read_text().split()[0]
-        assert out[1].split()[0] != own  # and not the tutor's group
+        # and not the tutor's group. A process in the root task group (no autogroup, as
+        # under some CI runners) reads an empty file: the child's group is new either way.
+        own = Path("/proc/self/autogroup").read_text().split()
+        assert out[1].split()[0] != (own[0] if own else "")

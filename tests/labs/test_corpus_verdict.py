@@ -35,3 +35,12 @@ def test_a_list_is_met_by_whichever_of_its_checks_fails_with_the_words() -> None
     assert not ok and "`rows` and `drained` passed" in why
     ok, why = _verdict(either, _report(drained="something else", rate="UNIQUE"))
     assert not ok and "does not say ['UNIQUE']" in why  # the words of the listed ones only
+
+
+def test_a_wrong_verdict_shows_what_the_programs_printed() -> None:
+    report = _report(rows="something else")
+    report.checks[0].evidence = {"consumer_output": "starting\nTypeError: boom",
+                                 "rows": 3}
+    ok, why = _verdict(_case("rows"), report)
+    assert not ok and "[consumer_output]" in why and "TypeError: boom" in why
+    assert "rows" not in why.split("[consumer_output]")[1]  # only what programs printed

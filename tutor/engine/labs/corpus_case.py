@@ -15,6 +15,7 @@ from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.corpus_spec import Case
 from tutor.engine.labs.loader import Lab
 from tutor.engine.labs.namespace import Namespace
+from tutor.engine.labs.results import CheckResult
 from tutor.engine.labs.runner import StepReport, run_checks
 from tutor.engine.labs.solution import apply_solution
 from tutor.engine.labs.workspace import copy_solution_files, reset_workspace
@@ -94,7 +95,8 @@ def _verdict(case: Case, report: StepReport) -> tuple[bool, str]:
     if case.spec.kind == "variant":
         if report.passed:
             return True, "passed"
-        return False, "a right solution was rejected: " + (said.strip() or report.status)
+        return False, ("a right solution was rejected: " + (said.strip() or report.status)
+                       + _printed(failing, report))
     if report.passed:
         return False, "a wrong solution passed"
     if report.status == "unreachable":
@@ -111,8 +113,20 @@ def _verdict(case: Case, report: StepReport) -> tuple[bool, str]:
     lowered = said.lower()
     absent = [w for w in case.spec.expect.words if w.lower() not in lowered]
     if absent:
-        return False, f"the failure does not say {absent}: {said.strip()[:600]}"
+        return False, (f"the failure does not say {absent}: {said.strip()[:600]}"
+                       + _printed(failing, report))
     return True, said.strip()[:300]
+
+
+def _printed(failing: list[CheckResult], report: StepReport) -> str:
+    """What the learner's programs printed, as the failing checks kept it: a corpus
+    failure in a CI log must say why a program crashed, not only that it did."""
+    shown = {key: str(value) for check in failing for key, value in check.evidence.items()
+             if key.endswith("output") and str(value).strip()}
+    if report.output.strip():
+        shown.setdefault("output", report.output)
+    return "".join(f"\n  [{key}]\n    " + "\n    ".join(text.strip().splitlines()[-12:])
+                   for key, text in shown.items())
 
 
 def _commands(lab: Lab, case: Case) -> list[str]:

@@ -225,6 +225,20 @@ class Program:
         stopped = [f"[{jail.note}]"] if jail is not None and jail.note else []
         return "\n".join(stopped + ([f"[your program {note}]"] if note else []) + shown)
 
+    def ending(self) -> str:
+        """How its current process ended by itself, as a phrase ("exited with code 1",
+        "was killed by SIGSEGV"); "" while it runs, and once the tutor stopped it."""
+        code = self.proc.poll()
+        with self._lock:
+            if code is None or self._stopping:
+                return ""
+        if code >= 0:
+            return f"exited with code {code}"
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+
     def out_of_memory(self) -> bool:
         """Did it stop because an allocation failed under the memory limit?"""
         code = self.proc.poll()

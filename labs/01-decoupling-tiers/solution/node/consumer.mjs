@@ -33,18 +33,27 @@ function parseOrder(body) {
 
 // Ask downstream to fulfil the order; true when it confirmed.
 async function fulfil(order) {
-  // The order id is the idempotency key, as in worker.py: same contract, same rule.
+  // The timeout is a plain setTimeout, not AbortSignal.timeout(): that one's timer does
+  // not keep Node.js running, and a fetch whose connection downstream reset can be left
+  // waiting on that timer alone. Node.js then sees nothing left to do and exits with
+  // code 0 in the middle of the loop. A setTimeout keeps it alive until the abort.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error("downstream timed out")),
+    DOWNSTREAM_TIMEOUT_MS);
   try {
+    // The order id is the idempotency key, as in worker.py: same contract, same rule.
     const response = await fetch(`${DOWNSTREAM_URL}/fulfil`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Idempotency-Key": order.order_id },
       body: JSON.stringify(order),
-      signal: AbortSignal.timeout(DOWNSTREAM_TIMEOUT_MS),
+      signal: controller.signal,
     });
     return response.ok;
   } catch (err) {
     console.log(`downstream failed: ${err.message}`);
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -34,8 +34,11 @@ function parseOrder(body) {
 // Ask downstream to fulfil the order; true when it confirmed.
 async function fulfil(order) {
   // TODO: POST the order as JSON to `${DOWNSTREAM_URL}/fulfil` (fetch is built into
-  //       Node 18+; AbortSignal.timeout(DOWNSTREAM_TIMEOUT_MS) bounds it). Which header
-  //       makes a redelivery harmless, and which order.v1 field is its value?
+  //       Node 18+), bounded to DOWNSTREAM_TIMEOUT_MS with an AbortController whose
+  //       abort a setTimeout calls (clear it afterwards). Not AbortSignal.timeout(): its
+  //       timer does not keep Node.js running, and a fetch left waiting on it alone lets
+  //       Node.js exit with code 0 mid-loop. Which header makes a redelivery harmless,
+  //       and which order.v1 field is its value?
   return false;
 }
 

@@ -14,17 +14,21 @@ const sqs = new SQSClient({
 });
 
 async function fulfil(order) {
+  const abort = new AbortController();
+  const timeout = setTimeout(() => abort.abort(), 1000);
   try {
     const response = await fetch(`${DOWNSTREAM_URL}/fulfil`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Idempotency-Key": order.order_id },
       body: JSON.stringify(order),
-      signal: AbortSignal.timeout(1000),
+      signal: abort.signal,
     });
     return response.status === 200;
   } catch (err) {
     console.log(`not confirmed: ${err.name}`);
     return false;
+  } finally {
+    clearTimeout(timeout);
   }
 }
 
