@@ -11,6 +11,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tutor.cloud.connection import SHELL_HINT, ConnectionMonitor, ConnectionState
@@ -59,10 +60,14 @@ class TutorApp(App[None]):
         self.last_restart_seconds: float | None = None
         self.restarted_from = ""
 
+    def get_default_screen(self) -> Screen[None]:
+        # Home is the bottom of the stack from the first frame: pushed in on_mount, it
+        # came one frame after Textual's blank default screen (about 0.1 s later).
+        return HomeScreen()  # it reads labs/ and quizzes/ in a worker
+
     def on_mount(self) -> None:
         # Thread workers on daemon threads: `q` must not wait for a running check.
         asyncio.get_running_loop().set_default_executor(DaemonExecutor())
-        self.push_screen(HomeScreen())  # it reads labs/ and quizzes/ in a worker
         if self.startup_warning:
             self.notify(self.startup_warning, title="Progress", severity="warning",
                         timeout=20)
