@@ -80,6 +80,9 @@ class Endpoint:
             # awslocal (awscli-local) reads AWS_ENDPOINT_URL; its deprecation banner would
             # only confuse a learner in a lab.
             "DISABLE_DEPRECATION_NOTICE": "1",
+            # The SDK for JavaScript's ten-line notice about Node.js versions (lab 01 pins
+            # the SDK) would fill the lines a failed check shows of the learner's output.
+            "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED": "true",
             # botocore would send LocalStack traffic through the shell's HTTP(S)_PROXY,
             # possibly off this machine; keep whatever the shell already bypassed.
             "NO_PROXY": self._no_proxy(),
