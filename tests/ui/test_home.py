@@ -11,7 +11,10 @@ from textual.widgets import DataTable
 
 from tutor.cloud.endpoint import Endpoint
 from tutor.ui.app import make_app
+from tutor.ui.screens.home import NARROW
 from tutor.ui.widgets.connection import ConnectionBar
+
+from .helpers import home_ready
 
 
 @pytest.fixture
@@ -265,3 +268,25 @@ def test_review_title_counts_due_and_new_cards(quizzes: Path, tmp_path: Path) ->
     fresh = len(session.items) - 1
     assert fresh >= 1 and title == f"Review: 1 due card + {fresh} new before the exam"
     course.close()
+
+
+@pytest.mark.parametrize(("first", "then"), [((80, 24), (120, 40)), ((120, 40), (80, 24))])
+async def test_a_resize_that_changes_the_layout_keeps_every_column_in_its_pane(
+        first: tuple[int, int], then: tuple[int, int], tmp_path: Path) -> None:
+    app = make_app(connect=False, store_path=tmp_path / "progress.db")  # the real labs
+    async with app.run_test(size=first) as pilot:
+        await home_ready(app, pilot)
+        labs = app.screen.query_one("#labs", DataTable)
+        labs.move_cursor(row=3)
+        await pilot.resize_terminal(*then)
+        await _until(lambda: app.screen.query_one("#home-panes").has_class("-narrow")
+                     == (then[0] < NARROW), pilot)
+        await pilot.pause()
+        for table, last in ((labs, "not started"), (app.screen.query_one("#banks",
+                                                                          DataTable), "0")):
+            # Where the last column's text ends: inside the pane, not scrolled off it.
+            *before, _last_column = table.columns.values()
+            ends = sum(c.get_render_width(table) for c in before) + table.cell_padding + \
+                len(last)
+            assert ends <= table.scrollable_content_region.width, table.id
+        assert labs.cursor_row == 3  # the learner's place survives

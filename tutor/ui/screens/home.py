@@ -111,22 +111,29 @@ class HomeScreen(TutorScreen):
         yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
+        self._add_columns()
+        self.query_one("#labs", DataTable).focus()
+        if self.loaded:
+            self.fill(self.labs, self.banks)
+        else:
+            self.read_catalog()
+
+    def _add_columns(self) -> None:
+        """The tables' columns, from scratch: an auto column keeps the widest cell it
+        ever held, so titles clipped for one layout would overflow the other."""
         labs = self.query_one("#labs", DataTable)
+        labs.clear(columns=True)
         labs.add_column("#", key="number")
         labs.add_column("Lab", key="title")
         # Fixed widths: Textual 8.2.8 widens an auto column only when idle and can keep a
         # line drawn before that cut short ("not star"; Textualize/textual#3533).
         labs.add_column("Progress", key="progress", width=21)
         banks = self.query_one("#banks", DataTable)
+        banks.clear(columns=True)
         banks.add_column("Bank", key="title")
         banks.add_column("Questions", key="count")
         banks.add_column("Right", key="accuracy", width=11)  # "100% of 205"
         banks.add_column("Due", key="due", width=4)
-        labs.focus()
-        if self.loaded:
-            self.fill(self.labs, self.banks)
-        else:
-            self.read_catalog()
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -152,7 +159,12 @@ class HomeScreen(TutorScreen):
         narrow = event.size.width < NARROW
         if narrow != self.query_one("#home-panes").has_class("-narrow"):
             self.query_one("#home-panes").set_class(narrow, "-narrow")
+            tables = list(self.query(DataTable))
+            rows = [table.cursor_row for table in tables]
+            self._add_columns()
             self.fill(self.labs, self.banks)
+            for table, row in zip(tables, rows, strict=True):
+                table.move_cursor(row=row)  # the learner's place survives the resize
 
     def fill(self, labs: list[Entry], banks: list[Entry]) -> None:
         self.labs, self.banks = labs, banks
