@@ -52,11 +52,21 @@ class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return self._spec.loader.create_module(self._spec)
 
     def exec_module(self, module: ModuleType) -> None:
-        assert self._spec is not None and self._spec.loader is not None
-        module.__spec__ = self._spec
-        module.__file__ = self._spec.origin
-        self._spec.loader.exec_module(module)
-        self.after(module)
+        real = self._spec
+        assert real is not None and real.loader is not None
+        module.__spec__ = real
+        module.__file__ = real.origin
+        # Another thread that imports the module meanwhile must wait for it, executed and
+        # patched. Python tells a module still executing by its spec's `_initializing`,
+        # which it set on our spec: the real one must say so too, or that thread gets the
+        # module half-executed (LocalStack's Lambda provider, importing a class of the SQS
+        # provider, then failed every CreateFunction until a restart).
+        real._initializing = True  # type: ignore[attr-defined]
+        try:
+            real.loader.exec_module(module)
+            self.after(module)
+        finally:
+            real._initializing = False  # type: ignore[attr-defined]
 
 
 def _s3_storage(storage: str) -> Callable[[ModuleType], None]:
