@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from tutor.engine.labs import faults
-from tutor.engine.observe import trace
+from tutor.engine.labs.deliveries import Deliveries
 from tutor.engine.labs.checks import (
     CheckContext,
     Outcome,
@@ -231,64 +231,6 @@ def _fresh_start(ctx: CheckContext) -> dict[str, int]:
     except sqs.exceptions.PurgeQueueInProgress:  # AWS allows one purge a minute
         pass
     return _queue_depth(ctx, DLQ)
-
-
-class _Trace:
-    """The queue's message lifecycle as the tutor's LocalStack records it (None elsewhere):
-    which messages were received and never deleted, i.e. are waiting for a retry."""
-
-    def __init__(self, ctx: CheckContext, since: float) -> None:
-        self.ctx, self.since, self.seq = ctx, since, 0
-        self.available = True
-        self.received: dict[str, int] = {}
-        self.received_at: dict[str, float] = {}  # the latest receive of each message
-        self.ended: set[str] = set()
-        self.receives = 0  # ReceiveMessage calls that returned messages: Lambda's batches
-        self._last: tuple[int, float] = (-10, 0.0)
-
-    def read(self) -> None:
-        if not self.available:
-            return
-        for _ in range(5):  # bounded paging
-            batch = trace.fetch(self.ctx.endpoint, self.seq, account=self.ctx.endpoint.account,
-                                queue=self.ctx.name(QUEUE))
-            if not batch.available:
-                self.available = False
-                return
-            for event in batch.events:
-                if event.at < self.since or event.queue != self.ctx.name(QUEUE):
-                    continue
-                if event.kind == trace.RECEIVED:
-                    self.received[event.message_id] = self.received.get(event.message_id,
-                                                                        0) + 1
-                    self.received_at[event.message_id] = event.at
-                    # One receive call records its messages one after the other.
-                    seq, at = self._last
-                    if event.seq != seq + 1 or event.at - at > 0.003:
-                        self.receives += 1
-                    self._last = (event.seq, event.at)
-                elif event.kind in trace.ENDING:
-                    self.ended.add(event.message_id)
-            done = batch.next_seq == self.seq or len(batch.events) < 5000
-            self.seq = batch.next_seq
-            if done:
-                return
-
-    def retained(self) -> set[str] | None:
-        """Received and never deleted: back after the visibility timeout."""
-        return set(self.received) - self.ended if self.available else None
-
-    def idle_for(self) -> float | None:
-        """Seconds since the newest receive of a message still held (None: no trace)."""
-        held = self.retained()
-        if held is None:
-            return None
-        latest = max((self.received_at.get(m, 0.0) for m in held), default=0.0)
-        return time.time() - latest if latest else float("inf")
-
-    def redelivered(self) -> int:
-        """Messages received more than once (SQS delivered them again)."""
-        return sum(1 for count in self.received.values() if count > 1)
 
 
 # --- step 1: storage, queue, notification ---------------------------------------------
@@ -561,7 +503,7 @@ class _Watch:
     def __init__(self, ctx: CheckContext, run: str, plan: faults.LambdaFaults | None,
                  since: float) -> None:
         self.ctx, self.run, self.plan, self.since = ctx, run, plan, since
-        self.trace = _Trace(ctx, since - 1.0)
+        self.trace = Deliveries(ctx.endpoint, ctx.name(QUEUE), since - 1.0)
         self.signature: tuple[Any, ...] = ()
         self.changed = time.monotonic()
         self.done_keys: list[str] = []
@@ -618,7 +560,7 @@ class _Watch:
 
     def retained(self, tutor_sent: set[str]) -> tuple[int, int]:
         """(notifications waiting for a retry, messages the tutor sent waiting for one)."""
-        held = self.trace.retained()
+        held = self.trace.held()
         if held is None:  # no trace: every message in flight counts as a notification
             return self.depth["in_flight"], 0
         return len(held - tutor_sent), len(held & tutor_sent)
@@ -674,7 +616,7 @@ def s3_uploads(ctx: CheckContext) -> dict[str, Any]:
         first = _first_pass(ctx, watch, good, set(invalid), set(transient), tutor_sent,
                             function_timeout)
         notifications, replays = watch.retained(tutor_sent)
-        held = watch.trace.retained() or set()
+        held = watch.trace.held() or set()
         retained = {**watch.depth, "notifications": notifications, "replays": replays,
                     "test_event": test_id in held, "duplicate": dup_id in held,
                     "missing_good": len(good - watch.done),
@@ -1031,7 +973,7 @@ def _burst_webapp(ctx: CheckContext, port: int, since: float) -> dict[str, Any]:
 def _wait_burst(ctx: CheckContext, ids: set[str], since: float) -> bool:
     """Until every stored upload has its result and the queue is empty, or what is left in
     flight is no longer worked on (it waits for the visibility timeout). Bounded."""
-    held = _Trace(ctx, since - 1.0)
+    held = Deliveries(ctx.endpoint, ctx.name(QUEUE), since - 1.0)
     function_timeout = float((_function(ctx) or {}).get("Timeout", 3))
     state = {"sig": (), "at": time.monotonic(), "done": False}
 

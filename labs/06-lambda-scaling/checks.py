@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from tutor.engine.labs.builtins import redrive_outcome
+from tutor.engine.labs.deliveries import Deliveries
 from tutor.engine.labs.checks import (
     CheckContext,
     Outcome,
@@ -20,7 +21,6 @@ from tutor.engine.labs.checks import (
     passed,
     scenario,
 )
-from tutor.engine.observe import trace
 
 FUNCTION, QUEUE, DLQ = "ingest", "events", "events-dlq"
 MAX_CONNECTIONS = 3  # sink.MAX_CONNECTIONS: what the downstream warehouse accepts
@@ -129,59 +129,14 @@ def _require(ctx: CheckContext) -> str:
     return url
 
 
-class _Deliveries:
-    """How often each message was received and whether it was deleted, from the SQS
-    lifecycle trace of the tutor's LocalStack (`available` False elsewhere)."""
-
-    def __init__(self, ctx: CheckContext, since: float) -> None:
-        self.ctx, self.since, self.seq, self.available = ctx, since, 0, True
-        self.received: Counter[str] = Counter()
-        self.received_at: dict[str, float] = {}
-        self.ended: set[str] = set()
-        self.receives = 0  # ReceiveMessage calls that returned messages: Lambda's batches
-        self._last: tuple[int, float] = (-10, 0.0)
-
-    def read(self) -> None:
-        for _ in range(5):  # bounded paging
-            if not self.available:
-                return
-            batch = trace.fetch(self.ctx.endpoint, self.seq, account=self.ctx.endpoint.account,
-                                queue=self.ctx.name(QUEUE))
-            if not batch.available:
-                self.available = False
-                return
-            for event in batch.events:
-                if event.at < self.since or event.queue != self.ctx.name(QUEUE):
-                    continue
-                if event.kind == trace.RECEIVED:
-                    self.received[event.message_id] += 1
-                    self.received_at[event.message_id] = event.at
-                    # One receive call records its messages one after the other; when in
-                    # doubt count two calls (the wait only gets longer).
-                    seq, at = self._last
-                    if event.seq != seq + 1 or event.at - at > 0.003:
-                        self.receives += 1
-                    self._last = (event.seq, event.at)
-                elif event.kind in trace.ENDING:
-                    self.ended.add(event.message_id)
-            last, self.seq = self.seq, batch.next_seq
-            if batch.next_seq == last or len(batch.events) < 5000:
-                return
-
-    def held(self) -> set[str]:
-        """Received and not deleted: back after the visibility timeout."""
-        return set(self.received) - self.ended
-
-    def idle_for(self) -> float:
-        latest = max((self.received_at.get(m, 0.0) for m in self.held()), default=0.0)
-        return time.time() - latest if latest else float("inf")
-
-    def all_returned(self, log: dict[str, Any], function_timeout: float) -> bool:
-        """Every batch Lambda received has an END line (its invocation returned or timed
-        out), however long a busy machine took to start it; or an invocation never logged
-        (bounded)."""
-        return int(log.get("ends", 0)) >= self.receives or \
-            self.idle_for() > function_timeout + 20.0
+def _all_returned(deliveries: Deliveries, log: dict[str, Any],
+                  function_timeout: float) -> bool:
+    """Every batch Lambda received has an END line (its invocation returned or timed
+    out), however long a busy machine took to start it; or an invocation never logged
+    (bounded)."""
+    idle = deliveries.idle_for()
+    return int(log.get("ends", 0)) >= deliveries.receives or \
+        (idle is not None and idle > function_timeout + 20.0)
 
 
 def _settle(ctx: CheckContext, since: float, ids: set[str], timeout: float
@@ -190,7 +145,7 @@ def _settle(ctx: CheckContext, since: float, ids: set[str], timeout: float
     flight is no longer worked on (bounded); returns the last log reading. A batch runs at
     most the function's timeout, however long a busy machine takes to start it."""
     state: dict[str, Any] = {}
-    deliveries = _Deliveries(ctx, since - 1.0)
+    deliveries = Deliveries(ctx.endpoint, ctx.name(QUEUE), since - 1.0)
     function_timeout = float((_function(ctx) or {}).get("Timeout", 5))
     window = float((_mapping(ctx) or {}).get("MaximumBatchingWindowInSeconds") or 0)
     track: dict[str, Any] = {"sig": None, "at": time.monotonic()}
@@ -210,7 +165,7 @@ def _settle(ctx: CheckContext, since: float, ids: set[str], timeout: float
         if deliveries.available:
             # Log lines reach CloudWatch a moment after Lambda deleted their messages.
             return quiet >= 2 and (not depth["in_flight"]
-                                   or deliveries.all_returned(state, function_timeout))
+                                   or _all_returned(deliveries, state, function_timeout))
         ends = [b["end"] for b in state["batches"]]
         return bool(ends) and time.time() - max(ends) > max(4.0, window + 2)
 
@@ -447,7 +402,7 @@ def poison(ctx: CheckContext) -> dict[str, Any]:
     since = time.time()
     run = uuid.uuid4().hex[:6]
     bad_at = {10, 45, 80}
-    deliveries = _Deliveries(ctx, since - 1.0)
+    deliveries = Deliveries(ctx.endpoint, ctx.name(QUEUE), since - 1.0)
     ids = _send_poison(ctx, url, run, bad_at, 100 + len(bad_at))
     good = {e for e in ids.values() if "-bad" not in e}
     bad_ids = {m for m, e in ids.items() if "-bad" in e}
@@ -471,7 +426,7 @@ def poison(ctx: CheckContext) -> dict[str, Any]:
         quiet = time.monotonic() - track["at"] >= 2
         if deliveries.available:
             return quiet and (not depth["in_flight"]
-                              or deliveries.all_returned(state, function_timeout))
+                              or _all_returned(deliveries, state, function_timeout))
         ends = [b["end"] for b in state["batches"]]
         return bool(ends) and time.time() - max(ends) > 4
 
@@ -482,7 +437,7 @@ def poison(ctx: CheckContext) -> dict[str, Any]:
                           interval=0.5)
     deliveries.read()
     depth = _depth(ctx)
-    held = deliveries.held() if deliveries.available else set()
+    held = deliveries.held() or set()
     retry = "not needed"
     if deliveries.available and held == bad_ids:
         retry = _wait_retry(ctx, deliveries, bad_ids, visibility)
@@ -518,7 +473,7 @@ def poison(ctx: CheckContext) -> dict[str, Any]:
     return result
 
 
-def _wait_retry(ctx: CheckContext, deliveries: _Deliveries, bad_ids: set[str],
+def _wait_retry(ctx: CheckContext, deliveries: Deliveries, bad_ids: set[str],
                 visibility: int) -> str:
     """Until SQS delivered every bad message again and that invocation returned (sized
     from the learner's visibility timeout), or a good one came back (certain failure)."""
