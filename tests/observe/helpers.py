@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -32,3 +35,25 @@ def wait_for(endpoint: Endpoint, queues: list[str],
         if time.monotonic() > deadline:
             pytest.fail(f"trace never got there; last events: {[e.kind for e in events]}")
         time.sleep(0.2)
+
+
+class _NoRoute(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def without_trace() -> Iterator[str]:
+    """The URL of a server that answers 404 everywhere: a LocalStack without the trace."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoRoute)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

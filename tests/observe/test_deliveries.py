@@ -11,7 +11,7 @@ from tutor.cloud.clients import client
 from tutor.cloud.endpoint import Endpoint
 from tutor.engine.labs.deliveries import Deliveries
 
-from .helpers import unique
+from .helpers import unique, without_trace
 
 
 @pytest.mark.localstack
@@ -55,26 +55,9 @@ def test_it_counts_receives_calls_held_and_redelivered(localstack: Endpoint) -> 
 
 
 def test_without_a_trace_nothing_is_claimed() -> None:
-    import http.server
-    import threading
-
-    class NoRoute(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NoRoute)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        plain = Endpoint(f"http://127.0.0.1:{httpd.server_address[1]}", "test")
-        deliveries = Deliveries(plain, "q", 0.0)
+    with without_trace() as url:
+        deliveries = Deliveries(Endpoint(url, "test"), "q", 0.0)
         deliveries.read()
         assert not deliveries.available
         assert deliveries.held() is None and deliveries.idle_for() is None
         deliveries.read()  # and it does not ask again
-    finally:
-        httpd.shutdown()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -16,7 +14,7 @@ from tutor.engine.observe.trace import NOT_AVAILABLE
 from tutor.ui.app import make_app
 from tutor.ui.screens.timeline import TimelineScreen
 
-from .helpers import unique
+from .helpers import unique, without_trace
 
 SIZE = (80, 24)
 
@@ -86,28 +84,13 @@ async def test_pick_a_message_and_follow_its_life(localstack: Endpoint) -> None:
         await until(lambda: not isinstance(app.screen, TimelineScreen), pilot)
 
 
-class _NoRoute(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 async def test_a_localstack_without_the_trace_says_so() -> None:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoRoute)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with without_trace() as url:
         app = make_app(connect=False)
         async with app.run_test(size=SIZE) as pilot:
-            screen = TimelineScreen(f"http://127.0.0.1:{httpd.server_address[1]}", ["q"])
+            screen = TimelineScreen(url, ["q"])
             await app.push_screen(screen)
             await until(lambda: screen.refreshes > 0, pilot)
             assert NOT_AVAILABLE in text_of(screen, "#timeline-status")
             assert NOT_AVAILABLE in detail_text(screen)
             assert screen.query_one("#timeline-status").has_class("-off")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
